@@ -1,0 +1,184 @@
+package metrics
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
+	"github.com/DataDog/sketches-go/ddsketch/store"
+)
+
+// RelativeAccuracy is the relative error bound of every latency quantile:
+// a reported quantile q is within 1% of a duration that was recorded at
+// rank q (for durations up to [MaxTrackedDuration]).
+const RelativeAccuracy = 0.01
+
+// MaxTrackedDuration is the largest duration the quantile sketches resolve.
+// Longer durations count in full towards totals and averages but fall into
+// the sketch's last bucket, so a quantile never reports more than about this.
+const MaxTrackedDuration = time.Duration(1) << 45 // about 9h46m
+
+// The bucket layout is DDSketch's linearly interpolated index mapping at
+// RelativeAccuracy, applied to durations in nanoseconds. Bucket 0 holds
+// zero (and negative, clamped) durations; bucket b > 0 is the mapping's
+// index b+minIndex-1. Every series uses the same layout, so merging two
+// series adds bucket counts, and a query hands the merged counts to a
+// DDSketch with the same mapping: no accuracy is lost in between.
+const (
+	pageBits = 6
+	pageSize = 1 << pageBits
+)
+
+var (
+	ddMapping = mustMapping()
+	minIndex  = ddMapping.Index(1)
+	numBins   = ddMapping.Index(float64(MaxTrackedDuration)) - minIndex + 2
+	numPages  = (numBins + pageSize - 1) / pageSize
+)
+
+func mustMapping() *mapping.LinearlyInterpolatedMapping {
+	m, err := mapping.NewLinearlyInterpolatedMapping(RelativeAccuracy)
+	if err != nil {
+		panic("metrics: " + err.Error())
+	}
+	return m
+}
+
+// binOf returns the bucket of a duration.
+func binOf(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	if d > MaxTrackedDuration {
+		d = MaxTrackedDuration
+	}
+	return ddMapping.Index(float64(d)) - minIndex + 1
+}
+
+// page is a block of adjacent bucket counters, allocated on first use so a
+// series pays only for the octaves its latencies actually span.
+type page [pageSize]atomic.Uint64
+
+// maxPages bounds the page table; init checks numPages fits.
+const maxPages = 40
+
+func init() {
+	if numPages > maxPages {
+		panic("metrics: bucket layout needs more pages than maxPages")
+	}
+}
+
+// atomicHist is a lock-free histogram over the shared bucket layout.
+type atomicHist struct {
+	pages [maxPages]atomic.Pointer[page]
+}
+
+// add adds n to bucket b.
+func (h *atomicHist) add(b int, n uint64) {
+	p := h.pages[b>>pageBits].Load()
+	if p == nil {
+		p = h.grow(b >> pageBits)
+	}
+	p[b&(pageSize-1)].Add(n)
+}
+
+func (h *atomicHist) grow(i int) *page {
+	np := new(page)
+	if h.pages[i].CompareAndSwap(nil, np) {
+		return np
+	}
+	return h.pages[i].Load()
+}
+
+// count returns the sum of all buckets.
+func (h *atomicHist) count() uint64 {
+	var n uint64
+	for i := range numPages {
+		p := h.pages[i].Load()
+		if p == nil {
+			continue
+		}
+		for j := range p {
+			n += p[j].Load()
+		}
+	}
+	return n
+}
+
+// bin is one non-empty bucket of a sparse histogram.
+type bin struct {
+	idx uint32
+	n   uint64
+}
+
+// dense is a plain histogram used to merge series at query time.
+type dense []uint64
+
+func newDense() dense { return make(dense, numPages*pageSize) }
+
+func (d dense) addHist(h *atomicHist) {
+	for i := range numPages {
+		p := h.pages[i].Load()
+		if p == nil {
+			continue
+		}
+		base := i << pageBits
+		for j := range p {
+			d[base+j] += p[j].Load()
+		}
+	}
+}
+
+func (d dense) addBins(bins []bin) {
+	for _, b := range bins {
+		d[b.idx] += b.n
+	}
+}
+
+// quantile returns the q-quantile of the durations counted in d, through a
+// DDSketch that shares the bucket layout. It returns 0 when d is empty or q
+// is outside [0, 1].
+func (d dense) quantile(q float64) time.Duration {
+	if d == nil || !(q >= 0 && q <= 1) {
+		return 0
+	}
+	pos := store.NewDenseStore()
+	sk := ddsketch.NewDDSketch(ddMapping, pos, store.NewDenseStore())
+	var total uint64
+	for b, n := range d {
+		if n == 0 {
+			continue
+		}
+		total += n
+		if b == 0 {
+			// Below the mapping's smallest indexable value: DDSketch's zero bucket.
+			if err := sk.AddWithCount(0, float64(n)); err != nil {
+				return 0
+			}
+			continue
+		}
+		pos.AddWithCount(b+minIndex-1, float64(n))
+	}
+	if total == 0 {
+		return 0
+	}
+	v, err := sk.GetValueAtQuantile(q)
+	if err != nil {
+		return 0
+	}
+	if v >= float64(math.MaxInt64) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(math.Round(v))
+}
+
+// total returns the sum of d's buckets.
+func (d dense) total() uint64 {
+	var n uint64
+	for _, c := range d {
+		n += c
+	}
+	return n
+}
