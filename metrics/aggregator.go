@@ -32,6 +32,7 @@ type Aggregator struct {
 	now       func() time.Time
 	maxSeries int
 	maxKinds  int
+	noWindows bool
 	created   time.Time
 
 	mu       sync.RWMutex // guards series, list, overflow, functions, nodes
@@ -58,6 +59,7 @@ func NewWithOptions(opts Options) *Aggregator {
 		now:       opts.now(),
 		maxSeries: opts.maxSeries(),
 		maxKinds:  opts.maxErrorKinds(),
+		noWindows: opts.NoWindows,
 		series:    make(map[seriesKey]*Series),
 		fns:       make(map[string]int),
 		nodes:     make(map[string]int),

@@ -84,6 +84,22 @@ func (h *atomicHist) add(b int, n uint64) {
 	p[b&(pageSize-1)].Add(n)
 }
 
+// addBins adds sorted bins, loading each page once.
+func (h *atomicHist) addBins(bins []bin) {
+	var p *page
+	pi := -1
+	for _, b := range bins {
+		if i := int(b.idx >> pageBits); i != pi {
+			p = h.pages[i].Load()
+			if p == nil {
+				p = h.grow(i)
+			}
+			pi = i
+		}
+		p[b.idx&(pageSize-1)].Add(b.n)
+	}
+}
+
 func (h *atomicHist) grow(i int) *page {
 	np := new(page)
 	if h.pages[i].CompareAndSwap(nil, np) {

@@ -23,6 +23,12 @@ type Options struct {
 	// DefaultMaxErrorKinds.
 	MaxErrorKinds int
 
+	// NoWindows turns the time windows off: [Aggregator.Window] then
+	// returns zero Stats, and the aggregator keeps no per-series window
+	// state (see the package documentation for its cost). False, the zero
+	// value, keeps windows on. A hub merging many nodes may prefer it.
+	NoWindows bool
+
 	// Now returns the current time, used for the time windows. Nil means
 	// time.Now.
 	Now func() time.Time

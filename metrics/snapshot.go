@@ -144,9 +144,7 @@ func (a *Aggregator) Merge(snap Snapshot) {
 	for i := range snap.series {
 		ss := &snap.series[i]
 		s := a.Series(ss.fn, ss.node)
-		for _, b := range ss.bins {
-			s.hist.add(int(b.idx), b.n)
-		}
+		s.hist.addBins(ss.bins)
 		s.sum.Add(ss.sum)
 		for _, k := range ss.kinds {
 			s.addKind(k.kind, k.n)

@@ -74,7 +74,22 @@ type window struct {
 type slot struct {
 	epoch     int64 // sub-window index; math.MinInt64 when unused
 	errs, sum uint64
-	bins      []bin
+	bins      []slotBin
+}
+
+// slotBin is a compact bin: a sub-window cannot hold 2^32 invocations in
+// one bucket at any rate a node reaches, and saturates if it did.
+type slotBin struct {
+	idx uint16
+	n   uint32
+}
+
+func compactBins(dst []slotBin, src []bin) []slotBin {
+	dst = dst[:0]
+	for _, b := range src {
+		dst = append(dst, slotBin{idx: uint16(b.idx), n: uint32(min(b.n, math.MaxUint32))})
+	}
+	return dst
 }
 
 func newWindow() *window {
@@ -96,6 +111,9 @@ func epochOf(t time.Time) int64 {
 
 // tick closes the current sub-window when the clock has left it.
 func (a *Aggregator) tick() {
+	if a.noWindows {
+		return
+	}
 	now := a.now()
 	if now.UnixNano() < a.nextRotate.Load() {
 		return
@@ -121,12 +139,12 @@ func (a *Aggregator) rotateLocked(now time.Time) {
 			s.win = w
 		}
 		sl := &w.ring[mod(a.epoch, ringLen)]
-		d.bins = sl.bins[:0]
 		w.cur.take(s, &d, true, false)
-		*sl = slot{epoch: a.epoch, errs: d.errs, sum: d.sum, bins: d.bins}
-		if len(d.bins) == 0 {
-			sl.bins = nil
+		bins := compactBins(sl.bins, d.bins)
+		if len(bins) == 0 {
+			bins = nil
 		}
+		*sl = slot{epoch: a.epoch, errs: d.errs, sum: d.sum, bins: bins}
 	}
 	a.epoch = e
 	a.nextRotate.Store((e + 1) * int64(WindowStep))
@@ -145,7 +163,8 @@ func mod(a, n int64) int64 {
 // the current sub-window so far plus the last/WindowStep whole ones before
 // it, so the covered time is between last and last+WindowStep (less while
 // the aggregator is younger); Stats.Span says exactly, and Stats.Rate
-// divides by it. It returns zero Stats when last <= 0.
+// divides by it. It returns zero Stats when last <= 0 or the aggregator
+// was created with [Options.NoWindows].
 //
 // Invocations given to [Aggregator.Record] or [Aggregator.Merge] are placed
 // in the sub-window of the time they arrive. [Series.Observe] does not read
@@ -154,7 +173,7 @@ func mod(a, n int64) int64 {
 // TakeDelta call), so their placement is exact when such a call happens at
 // least once per WindowStep.
 func (a *Aggregator) Window(f Filter, last time.Duration) Stats {
-	if last <= 0 {
+	if last <= 0 || a.noWindows {
 		return Stats{}
 	}
 	last = min(last, MaxWindow)
@@ -178,7 +197,9 @@ func (a *Aggregator) Window(f Filter, last time.Duration) Stats {
 			if sl.epoch >= first && sl.epoch < a.epoch {
 				st.Errors += int64(sl.errs)
 				st.Sum += time.Duration(sl.sum)
-				st.bins.addBins(sl.bins)
+				for _, b := range sl.bins {
+					st.bins[b.idx] += uint64(b.n)
+				}
 			}
 		}
 		w.cur.take(s, &d, false, false)

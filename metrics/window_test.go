@@ -101,3 +101,21 @@ func TestWindowClockGoingBack(t *testing.T) {
 		t.Errorf("Window an hour later = %d, want 0", st.Invocations)
 	}
 }
+
+func TestNoWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := NewWithOptions(Options{NoWindows: true})
+		a.Record(Invocation{FunctionID: "f", Duration: time.Millisecond, Success: true})
+		time.Sleep(time.Minute)
+		a.Record(Invocation{FunctionID: "f", Duration: time.Millisecond, Success: true})
+		if st := a.Window(Filter{}, time.Minute); st.Invocations != 0 {
+			t.Errorf("Window with NoWindows = %d invocations, want 0", st.Invocations)
+		}
+		if a.list[0].win != nil {
+			t.Error("NoWindows aggregator allocated window state")
+		}
+		if got := a.TotalInvocations(Filter{}); got != 2 {
+			t.Errorf("TotalInvocations = %d, want 2", got)
+		}
+	})
+}

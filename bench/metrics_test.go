@@ -1,0 +1,203 @@
+package bench_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgeinfra/edgeinfra/metrics"
+)
+
+// metricsDurations is a fixed spread of latencies (1µs..~65ms) so every
+// recorder sees the same values and touches several histogram buckets.
+var metricsDurations = func() []time.Duration {
+	d := make([]time.Duration, 1024)
+	for i := range d {
+		d[i] = time.Duration(1+(i*7919)%65536) * time.Microsecond
+	}
+	return d
+}()
+
+var errMetricsBench = errors.New("boom")
+
+// BenchmarkMetricsRecord compares one recorded latency across recorders,
+// serially and from every core at once.
+func BenchmarkMetricsRecord(b *testing.B) {
+	recorders := []struct {
+		name string
+		new  func() func(i int)
+	}{
+		{"edgeinfra/Series.Observe", func() func(int) {
+			s := metrics.New().Series("resize", "fra-1")
+			return func(i int) { s.Observe(metricsDurations[i&1023], nil) }
+		}},
+		{"edgeinfra/Aggregator.Record", func() func(int) {
+			a := metrics.New()
+			return func(i int) {
+				a.Record(metrics.Invocation{FunctionID: "resize", NodeID: "fra-1", Duration: metricsDurations[i&1023], Success: true})
+			}
+		}},
+		{"client_golang/Histogram.Observe", func() func(int) {
+			h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "d", Buckets: prometheus.DefBuckets})
+			return func(i int) { h.Observe(metricsDurations[i&1023].Seconds()) }
+		}},
+		{"client_golang/HistogramVec.WithLabelValues.Observe", func() func(int) {
+			h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Buckets: prometheus.DefBuckets}, []string{"function", "node"})
+			return func(i int) { h.WithLabelValues("resize", "fra-1").Observe(metricsDurations[i&1023].Seconds()) }
+		}},
+		{"client_golang/Summary.Observe", func() func(int) {
+			s := prometheus.NewSummary(prometheus.SummaryOpts{Name: "d", Objectives: map[float64]float64{0.5: 0.05, 0.99: 0.001}})
+			return func(i int) { s.Observe(metricsDurations[i&1023].Seconds()) }
+		}},
+		{"sketches-go/DDSketch.Add (not thread-safe)", func() func(int) {
+			sk, _ := ddsketch.NewDefaultDDSketch(0.01)
+			return func(i int) { _ = sk.Add(float64(metricsDurations[i&1023])) }
+		}},
+	}
+	for _, r := range recorders {
+		b.Run(r.name+"/serial", func(b *testing.B) {
+			rec := r.new()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				rec(i)
+				i++
+			}
+		})
+		if r.name == "sketches-go/DDSketch.Add (not thread-safe)" {
+			continue
+		}
+		b.Run(r.name+"/parallel", func(b *testing.B) {
+			rec := r.new()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					rec(i)
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkMetricsObserveError is the error path: the kind is counted
+// under the series' own lock.
+func BenchmarkMetricsObserveError(b *testing.B) {
+	s := metrics.New().Series("resize", "fra-1")
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Observe(time.Millisecond, errMetricsBench)
+	}
+}
+
+// metricsFleet returns an aggregator with n series of 200 invocations.
+func metricsFleet(n int) *metrics.Aggregator {
+	a := metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
+	for i := range n {
+		s := a.Series(fmt.Sprint("fn-", i%10), fmt.Sprint("node-", i))
+		for j := range 200 {
+			s.Observe(metricsDurations[(i+j)&1023], nil)
+		}
+	}
+	return a
+}
+
+// BenchmarkMetricsQuantile merges every series' sketch for one quantile.
+func BenchmarkMetricsQuantile(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		a := metricsFleet(n)
+		b.Run(fmt.Sprint("series=", n, "/all"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.Quantile(metrics.Filter{}, 0.99)
+			}
+		})
+		b.Run(fmt.Sprint("series=", n, "/one-function"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.Quantile(metrics.Filter{FunctionID: "fn-3"}, 0.99)
+			}
+		})
+		b.Run(fmt.Sprint("series=", n, "/TotalInvocations"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.TotalInvocations(metrics.Filter{})
+			}
+		})
+	}
+}
+
+// BenchmarkMetricsMergeFleet is the hub's job: decode and merge one delta
+// from each of 10k nodes (3 functions, 200 invocations each per node).
+func BenchmarkMetricsMergeFleet(b *testing.B) {
+	const nodes = 10000
+	payloads := make([][]byte, nodes)
+	for i := range payloads {
+		a := metrics.New()
+		for f := range 3 {
+			s := a.Series(fmt.Sprint("fn-", f), fmt.Sprint("node-", i))
+			for j := range 200 {
+				var err error
+				if j%50 == 0 {
+					err = errMetricsBench
+				}
+				s.Observe(metricsDurations[(i+j)&1023], err)
+			}
+		}
+		payloads[i], _ = a.TakeDelta().MarshalBinary()
+	}
+	snaps := make([]metrics.Snapshot, nodes)
+	for i, p := range payloads {
+		if err := snaps[i].UnmarshalBinary(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, opts := range []struct {
+		name string
+		opts metrics.Options
+	}{
+		{"windows", metrics.Options{MaxSeries: -1}},
+		{"NoWindows", metrics.Options{MaxSeries: -1, NoWindows: true}},
+	} {
+		b.Run("merge-10k-into-fresh-hub/"+opts.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				hub := metrics.NewWithOptions(opts.opts)
+				for _, s := range snaps {
+					hub.Merge(s)
+				}
+			}
+		})
+		hub := metrics.NewWithOptions(opts.opts)
+		for _, s := range snaps {
+			hub.Merge(s)
+		}
+		b.Run("merge-10k-into-warm-hub/"+opts.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range snaps {
+					hub.Merge(s)
+				}
+			}
+		})
+	}
+	hub := metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
+	b.Run("decode-and-merge-10k", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, p := range payloads {
+				var s metrics.Snapshot
+				if err := s.UnmarshalBinary(p); err != nil {
+					b.Fatal(err)
+				}
+				hub.Merge(s)
+			}
+		}
+	})
+	b.ReportMetric(float64(len(payloads[0])), "bytes/delta")
+}
