@@ -129,53 +129,67 @@ type bin struct {
 	n   uint64
 }
 
-// dense is a plain histogram used to merge series at query time.
-type dense []uint64
+// dense is a plain histogram used to merge series at query time. Like
+// atomicHist it allocates pages only for the buckets it is given.
+type dense struct {
+	pages [maxPages]*[pageSize]uint64
+}
 
-func newDense() dense { return make(dense, numPages*pageSize) }
+func newDense() *dense { return new(dense) }
 
-func (d dense) addHist(h *atomicHist) {
+func (d *dense) add(idx int, n uint64) {
+	p := d.pages[idx>>pageBits]
+	if p == nil {
+		p = new([pageSize]uint64)
+		d.pages[idx>>pageBits] = p
+	}
+	p[idx&(pageSize-1)] += n
+}
+
+func (d *dense) addHist(h *atomicHist) {
 	for i := range numPages {
 		p := h.pages[i].Load()
 		if p == nil {
 			continue
 		}
-		base := i << pageBits
+		dp := d.pages[i]
+		if dp == nil {
+			dp = new([pageSize]uint64)
+			d.pages[i] = dp
+		}
 		for j := range p {
-			d[base+j] += p[j].Load()
+			dp[j] += p[j].Load()
 		}
 	}
 }
 
-func (d dense) addBins(bins []bin) {
+func (d *dense) addBins(bins []bin) {
 	for _, b := range bins {
-		d[b.idx] += b.n
+		d.add(int(b.idx), b.n)
 	}
 }
 
 // quantile returns the q-quantile of the durations counted in d, through a
 // DDSketch that shares the bucket layout. It returns 0 when d is empty or q
 // is outside [0, 1].
-func (d dense) quantile(q float64) time.Duration {
+func (d *dense) quantile(q float64) time.Duration {
 	if d == nil || !(q >= 0 && q <= 1) {
 		return 0
 	}
 	pos := store.NewDenseStore()
 	sk := ddsketch.NewDDSketch(ddMapping, pos, store.NewDenseStore())
 	var total uint64
-	for b, n := range d {
-		if n == 0 {
+	for i, p := range d.pages {
+		if p == nil {
 			continue
 		}
-		total += n
-		if b == 0 {
-			// Below the mapping's smallest indexable value: DDSketch's zero bucket.
-			if err := sk.AddWithCount(0, float64(n)); err != nil {
-				return 0
+		for j, n := range p {
+			if n == 0 {
+				continue
 			}
-			continue
+			addToSketch(sk, pos, i<<pageBits+j, n)
+			total += n
 		}
-		pos.AddWithCount(b+minIndex-1, float64(n))
 	}
 	if total == 0 {
 		return 0
@@ -190,11 +204,25 @@ func (d dense) quantile(q float64) time.Duration {
 	return time.Duration(math.Round(v))
 }
 
+func addToSketch(sk *ddsketch.DDSketch, pos *store.DenseStore, b int, n uint64) {
+	if b == 0 {
+		// Below the mapping's smallest indexable value: DDSketch's zero bucket.
+		_ = sk.AddWithCount(0, float64(n))
+		return
+	}
+	pos.AddWithCount(b+minIndex-1, float64(n))
+}
+
 // total returns the sum of d's buckets.
-func (d dense) total() uint64 {
+func (d *dense) total() uint64 {
 	var n uint64
-	for _, c := range d {
-		n += c
+	for _, p := range d.pages {
+		if p == nil {
+			continue
+		}
+		for _, c := range p {
+			n += c
+		}
 	}
 	return n
 }

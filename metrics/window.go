@@ -25,7 +25,7 @@ type Stats struct {
 	// length, less when the aggregator is younger); 0 for all-time Stats.
 	Span time.Duration
 
-	bins dense // merged latency buckets; nil when not computed
+	bins *dense // merged latency buckets; nil when not computed
 }
 
 // SuccessRate returns the percentage (0..100) of successful invocations, or
@@ -198,7 +198,7 @@ func (a *Aggregator) Window(f Filter, last time.Duration) Stats {
 				st.Errors += int64(sl.errs)
 				st.Sum += time.Duration(sl.sum)
 				for _, b := range sl.bins {
-					st.bins[b.idx] += uint64(b.n)
+					st.bins.add(int(b.idx), uint64(b.n))
 				}
 			}
 		}
