@@ -44,11 +44,15 @@
 // # Quantiles
 //
 // Latencies are counted in the buckets of DDSketch's linearly interpolated
-// mapping at 1% relative accuracy ([RelativeAccuracy]). Every series
-// shares the layout, so a query adds the matched series' buckets and reads
-// the quantile from a DDSketch built on them: [Aggregator.Quantile] is
-// within 1% of a duration recorded at that rank (plus half a nanosecond of
-// rounding), for durations up to [MaxTrackedDuration]. [Aggregator.Stats]
+// index mapping at 1% relative accuracy ([RelativeAccuracy]), the mapping
+// of github.com/DataDog/sketches-go. Every series shares the layout, so a
+// query adds the matched series' buckets and reads the quantile with
+// DDSketch's rank rule: [Aggregator.Quantile] returns what one DDSketch fed
+// every matched duration would return (the tests compare with sketches-go),
+// which is within 1% of a duration recorded at that rank (plus half a
+// nanosecond of rounding), for durations up to [MaxTrackedDuration]. The
+// mapping is computed in this package, which keeps it free of sketches-go's
+// protobuf dependency and lets the hot path inline it. [Aggregator.Stats]
 // returns the merged [Stats] when several quantiles are wanted.
 //
 // # Time windows

@@ -4,10 +4,6 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
-
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/mapping"
-	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
 // RelativeAccuracy is the relative error bound of every latency quantile:
@@ -21,29 +17,50 @@ const RelativeAccuracy = 0.01
 const MaxTrackedDuration = time.Duration(1) << 45 // about 9h46m
 
 // The bucket layout is DDSketch's linearly interpolated index mapping at
-// RelativeAccuracy, applied to durations in nanoseconds. Bucket 0 holds
-// zero (and negative, clamped) durations; bucket b > 0 is the mapping's
-// index b+minIndex-1. Every series uses the same layout, so merging two
-// series adds bucket counts, and a query hands the merged counts to a
-// DDSketch with the same mapping: no accuracy is lost in between.
+// RelativeAccuracy (github.com/DataDog/sketches-go, mapping
+// LinearlyInterpolatedMapping, with its default index offset), applied to
+// durations in nanoseconds: the integer part of log2 comes from the float's
+// exponent and the fraction is interpolated linearly from its significand.
+// Bucket 0 holds zero (and negative, clamped) durations; bucket b > 0 is
+// the mapping's index b+minIndex-1. Quantiles follow DDSketch's rank rule
+// and representative values, so they equal what a DDSketch with that
+// mapping fed the same durations returns; the tests check both against
+// sketches-go itself. Computing the mapping here keeps the package free of
+// sketches-go's protobuf dependency and lets the hot path inline it.
 const (
 	pageBits = 6
 	pageSize = 1 << pageBits
 )
 
 var (
-	ddMapping = mustMapping()
-	minIndex  = ddMapping.Index(1)
-	numBins   = ddMapping.Index(float64(MaxTrackedDuration)) - minIndex + 2
-	numPages  = (numBins + pageSize - 1) / pageSize
+	ddMultiplier  = 1 / math.Log2(math.Pow((1+RelativeAccuracy)/(1-RelativeAccuracy), math.Ln2))
+	ddIndexOffset = ddMultiplier
+	// ddValueFactor turns a bucket's lower bound into its representative
+	// value, which is within the mapping's accuracy of the whole bucket.
+	ddValueFactor = 1 + (1 - 2/(1+math.Exp(1/ddMultiplier)))
+
+	minIndex = ddIndex(1)
+	numBins  = ddIndex(float64(MaxTrackedDuration)) - minIndex + 2
+	numPages = (numBins + pageSize - 1) / pageSize
 )
 
-func mustMapping() *mapping.LinearlyInterpolatedMapping {
-	m, err := mapping.NewLinearlyInterpolatedMapping(RelativeAccuracy)
-	if err != nil {
-		panic("metrics: " + err.Error())
+// ddIndex is the mapping's index of v > 0.
+func ddIndex(v float64) int {
+	b := math.Float64bits(v)
+	exp := float64(int(b>>52&0x7ff) - 1023)
+	frac := math.Float64frombits(b&(1<<52-1)|0x3ff0000000000000) - 1
+	i := (exp+frac)*ddMultiplier + ddIndexOffset
+	if i >= 0 {
+		return int(i)
 	}
-	return m
+	return int(i) - 1
+}
+
+// ddValue is the representative value of the mapping's index i.
+func ddValue(i int) float64 {
+	x := (float64(i) - ddIndexOffset) / ddMultiplier
+	exp := math.Floor(x)
+	return math.Ldexp(x-exp+1, int(exp)) * ddValueFactor
 }
 
 // binOf returns the bucket of a duration.
@@ -54,7 +71,7 @@ func binOf(d time.Duration) int {
 	if d > MaxTrackedDuration {
 		d = MaxTrackedDuration
 	}
-	return ddMapping.Index(float64(d)) - minIndex + 1
+	return ddIndex(float64(d)) - minIndex + 1
 }
 
 // page is a block of adjacent bucket counters, allocated on first use so a
@@ -169,16 +186,20 @@ func (d *dense) addBins(bins []bin) {
 	}
 }
 
-// quantile returns the q-quantile of the durations counted in d, through a
-// DDSketch that shares the bucket layout. It returns 0 when d is empty or q
-// is outside [0, 1].
+// quantile returns the q-quantile of the durations counted in d, with
+// DDSketch's rule: the bucket holding rank q*(n-1), read as its
+// representative value. It returns 0 when d is empty or q is outside [0, 1].
 func (d *dense) quantile(q float64) time.Duration {
 	if d == nil || !(q >= 0 && q <= 1) {
 		return 0
 	}
-	pos := store.NewDenseStore()
-	sk := ddsketch.NewDDSketch(ddMapping, pos, store.NewDenseStore())
-	var total uint64
+	total := d.total()
+	if total == 0 {
+		return 0
+	}
+	rank := float64(q * float64(total-1))
+	var seen float64
+	last := 0
 	for i, p := range d.pages {
 		if p == nil {
 			continue
@@ -187,30 +208,25 @@ func (d *dense) quantile(q float64) time.Duration {
 			if n == 0 {
 				continue
 			}
-			addToSketch(sk, pos, i<<pageBits+j, n)
-			total += n
+			last = i<<pageBits + j
+			seen += float64(n)
+			if seen > rank {
+				return durationOf(last)
+			}
 		}
 	}
-	if total == 0 {
+	return durationOf(last)
+}
+
+func durationOf(b int) time.Duration {
+	if b == 0 {
 		return 0
 	}
-	v, err := sk.GetValueAtQuantile(q)
-	if err != nil {
-		return 0
-	}
+	v := ddValue(b + minIndex - 1)
 	if v >= float64(math.MaxInt64) {
 		return time.Duration(math.MaxInt64)
 	}
 	return time.Duration(math.Round(v))
-}
-
-func addToSketch(sk *ddsketch.DDSketch, pos *store.DenseStore, b int, n uint64) {
-	if b == 0 {
-		// Below the mapping's smallest indexable value: DDSketch's zero bucket.
-		_ = sk.AddWithCount(0, float64(n))
-		return
-	}
-	pos.AddWithCount(b+minIndex-1, float64(n))
 }
 
 // total returns the sum of d's buckets.
