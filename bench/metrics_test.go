@@ -186,6 +186,17 @@ func BenchmarkMetricsMergeFleet(b *testing.B) {
 			}
 		})
 	}
+	b.Run("decode-10k", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, p := range payloads {
+				var s metrics.Snapshot
+				if err := s.UnmarshalBinary(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 	hub := metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
 	b.Run("decode-and-merge-10k", func(b *testing.B) {
 		b.ReportAllocs()

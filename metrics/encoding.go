@@ -135,6 +135,16 @@ func (d *decoder) fail(format string, args ...any) {
 }
 
 func (d *decoder) uvarint(what string) uint64 {
+	// Most values (bucket gaps, small counts) fit in one byte.
+	if len(d.b) > 0 && d.b[0] < 0x80 && d.err == nil {
+		v := uint64(d.b[0])
+		d.b = d.b[1:]
+		return v
+	}
+	return d.uvarintSlow(what)
+}
+
+func (d *decoder) uvarintSlow(what string) uint64 {
 	if d.err != nil {
 		return 0
 	}
@@ -201,7 +211,10 @@ func (d *decoder) series() seriesSnapshot {
 	if d.err == nil && nk > uint64(len(d.b)/2) {
 		d.fail("error kind count %d exceeds the data", nk)
 	}
-	seen := make(map[string]bool, min(nk, 64))
+	var seen map[string]bool // only for long lists; short ones are scanned
+	if nk > 8 {
+		seen = make(map[string]bool, min(nk, 64))
+	}
 	for j := uint64(0); d.err == nil && j < nk; j++ {
 		k := d.str("error kind", maxKindLen)
 		c := d.uvarint("error kind count")
@@ -209,12 +222,26 @@ func (d *decoder) series() seriesSnapshot {
 		case d.err != nil:
 		case c == 0:
 			d.fail("error kind %q has no count", k)
-		case seen[k]:
+		case repeated(ss.kinds, seen, k):
 			d.fail("error kind %q repeated", k)
 		default:
-			seen[k] = true
+			if seen != nil {
+				seen[k] = true
+			}
 			ss.kinds = append(ss.kinds, kindCount{kind: k, n: c})
 		}
 	}
 	return ss
+}
+
+func repeated(kinds []kindCount, seen map[string]bool, k string) bool {
+	if seen != nil {
+		return seen[k]
+	}
+	for _, kc := range kinds {
+		if kc.kind == k {
+			return true
+		}
+	}
+	return false
 }
