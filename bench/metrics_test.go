@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeinfra/edgeinfra/metrics"
+	"github.com/edgeinfra/edgeinfra/metrics/prom"
 )
 
 // metricsDurations is a fixed spread of latencies (1µs..~65ms) so every
@@ -211,4 +212,62 @@ func BenchmarkMetricsMergeFleet(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(len(payloads[0])), "bytes/delta")
+}
+
+// BenchmarkMetricsAgentDelta is the agent's side of shipping: take the
+// delta of 3 busy series and encode it.
+func BenchmarkMetricsAgentDelta(b *testing.B) {
+	a := metrics.New()
+	series := make([]*metrics.Series, 3)
+	for f := range series {
+		series[f] = a.Series(fmt.Sprint("fn-", f), "node-1")
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for j := range 200 {
+			series[j%3].Observe(metricsDurations[j&1023], nil)
+		}
+		buf, _ = a.TakeDelta().AppendBinary(buf[:0])
+	}
+	b.ReportMetric(float64(len(buf)), "bytes/delta")
+}
+
+// BenchmarkMetricsWindow reads the last minute and its p99 for one
+// function over 1000 series.
+func BenchmarkMetricsWindow(b *testing.B) {
+	a := metricsFleet(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Window(metrics.Filter{FunctionID: "fn-3"}, time.Minute).Quantile(0.99)
+	}
+}
+
+// BenchmarkMetricsPromCollect gathers the Prometheus collector over 1000
+// series, next to client_golang's own HistogramVec with as many children.
+func BenchmarkMetricsPromCollect(b *testing.B) {
+	b.Run("edgeinfra/prom.Collector", func(b *testing.B) {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(prom.New(metricsFleet(1000), prom.Options{}))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := reg.Gather(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client_golang/HistogramVec", func(b *testing.B) {
+		reg := prometheus.NewRegistry()
+		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Buckets: prometheus.DefBuckets}, []string{"function", "node"})
+		reg.MustRegister(h)
+		for i := range 1000 {
+			h.WithLabelValues(fmt.Sprint("fn-", i%10), fmt.Sprint("node-", i)).Observe(0.01)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := reg.Gather(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

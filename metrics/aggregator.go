@@ -174,17 +174,19 @@ func (a *Aggregator) ErrorCount(f Filter) int64 {
 // SuccessRate returns the percentage (0..100) of the invocations f matches
 // that succeeded, or 0 when f matches none.
 func (a *Aggregator) SuccessRate(f Filter) float64 {
-	return a.totals(f).SuccessRate()
+	return a.Totals(f).SuccessRate()
 }
 
 // AvgLatency returns the mean duration of the invocations f matches, or 0
 // when f matches none.
 func (a *Aggregator) AvgLatency(f Filter) time.Duration {
-	return a.totals(f).AvgLatency()
+	return a.Totals(f).AvgLatency()
 }
 
-// totals sums counters without histograms.
-func (a *Aggregator) totals(f Filter) Stats {
+// Totals returns the all-time invocations, errors and duration sum of the
+// series f matches, without latency buckets: it is cheaper than
+// [Aggregator.Stats], and its Quantile returns 0.
+func (a *Aggregator) Totals(f Filter) Stats {
 	var st Stats
 	a.match(f, func(s *Series) {
 		c, e, sum := s.totals()
@@ -238,15 +240,15 @@ func (a *Aggregator) Keys(f Filter) []Filter {
 
 // Summary is a JSON-friendly status of an [Aggregator].
 type Summary struct {
-	Series              int     `json:"series"`
-	Functions           int     `json:"functions"`
-	Nodes               int     `json:"nodes"`
-	TotalInvocations    int64   `json:"total_invocations"`
-	TotalErrors         int64   `json:"total_errors"`
-	SuccessRate         float64 `json:"success_rate"`   // percent, 0..100
-	AvgLatencyMs        float64 `json:"avg_latency_ms"` // milliseconds
-	OverflowInvocations int64   `json:"overflow_invocations"`
-	MaxSeries           int     `json:"max_series"` // -1 when unlimited
+	Series              int     `json:"series"`               // distinct (function, node) series, overflow excluded
+	Functions           int     `json:"functions"`            // distinct function IDs among them
+	Nodes               int     `json:"nodes"`                // distinct node IDs among them
+	TotalInvocations    int64   `json:"total_invocations"`    // all series, overflow included
+	TotalErrors         int64   `json:"total_errors"`         // all series, overflow included
+	SuccessRate         float64 `json:"success_rate"`         // percent, 0..100; 0 with no invocation
+	AvgLatencyMs        float64 `json:"avg_latency_ms"`       // milliseconds; 0 with no invocation
+	OverflowInvocations int64   `json:"overflow_invocations"` // invocations folded into the overflow series
+	MaxSeries           int     `json:"max_series"`           // the series limit; -1 when unlimited
 }
 
 // Summary returns the aggregator's status. It costs O(series) and no
@@ -259,7 +261,7 @@ func (a *Aggregator) Summary() Summary {
 	if sum.MaxSeries == int(^uint(0)>>1) {
 		sum.MaxSeries = -1
 	}
-	st := a.totals(Filter{})
+	st := a.Totals(Filter{})
 	sum.TotalInvocations, sum.TotalErrors = st.Invocations, st.Errors
 	sum.SuccessRate = st.SuccessRate()
 	sum.AvgLatencyMs = float64(st.AvgLatency()) / float64(time.Millisecond)

@@ -95,10 +95,12 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // if any, is exported with both labels set to [metrics.OverflowID].
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, key := range c.agg.Keys(metrics.Filter{}) {
-		total := c.agg.Stats(key)
-		recent := total
+		total := c.agg.Totals(key)
+		var recent metrics.Stats
 		if c.window > 0 {
 			recent = c.agg.Window(key, c.window)
+		} else {
+			recent = c.agg.Stats(key)
 		}
 		quantiles := make(map[float64]float64, len(c.quantiles))
 		for _, q := range c.quantiles {
