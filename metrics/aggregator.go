@@ -159,7 +159,7 @@ func (a *Aggregator) snapshotList() []*Series {
 // TotalInvocations returns the number of invocations f matches.
 func (a *Aggregator) TotalInvocations(f Filter) int64 {
 	var n uint64
-	a.match(f, func(s *Series) { n += s.hist.count() })
+	a.match(f, func(s *Series) { n += s.count.Load() })
 	return int64(n)
 }
 
@@ -266,7 +266,7 @@ func (a *Aggregator) Summary() Summary {
 	sum.SuccessRate = st.SuccessRate()
 	sum.AvgLatencyMs = float64(st.AvgLatency()) / float64(time.Millisecond)
 	if ov != nil {
-		sum.OverflowInvocations = int64(ov.hist.count())
+		sum.OverflowInvocations = int64(ov.count.Load())
 	}
 	return sum
 }

@@ -125,21 +125,6 @@ func (h *atomicHist) grow(i int) *page {
 	return h.pages[i].Load()
 }
 
-// count returns the sum of all buckets.
-func (h *atomicHist) count() uint64 {
-	var n uint64
-	for i := range numPages {
-		p := h.pages[i].Load()
-		if p == nil {
-			continue
-		}
-		for j := range p {
-			n += p[j].Load()
-		}
-	}
-	return n
-}
-
 // bin is one non-empty bucket of a sparse histogram.
 type bin struct {
 	idx uint32

@@ -32,10 +32,11 @@ type Series struct {
 	fn, node string
 	maxKinds int
 
-	hist atomicHist
-	_    [64]byte // keeps the counters below off the page table's cache lines
-	sum  atomic.Uint64
-	errs atomic.Uint64
+	hist  atomicHist
+	_     [64]byte      // keeps the counters below off the page table's cache lines
+	count atomic.Uint64 // invocations; equals the sum of hist once writers are done
+	sum   atomic.Uint64 // nanoseconds
+	errs  atomic.Uint64
 
 	kmu   sync.Mutex        // guards kinds
 	kinds map[string]uint64 // error counts by kind
@@ -62,6 +63,7 @@ func (s *Series) Observe(d time.Duration, err error) {
 		d = 0
 	}
 	s.hist.add(binOf(d), 1)
+	s.count.Add(1)
 	s.sum.Add(uint64(d))
 	if err != nil {
 		s.observeError(err.Error())
@@ -74,14 +76,15 @@ func (s *Series) observe(d time.Duration, failed bool, kind string) {
 		d = 0
 	}
 	s.hist.add(binOf(d), 1)
+	s.count.Add(1)
 	s.sum.Add(uint64(d))
 	if failed {
 		s.observeError(kind)
 	}
 }
 
-// observeError counts one error. It runs after the bucket was counted, and
-// readers load errs before the buckets, so a reader never sees more errors
+// observeError counts one error. It runs after the invocation was counted,
+// and readers load errs before counts, so a reader never sees more errors
 // than invocations.
 func (s *Series) observeError(kind string) {
 	s.addKind(kind, 1)
@@ -118,7 +121,7 @@ func normKind(kind string) string {
 // totals reads the series' all-time counters.
 func (s *Series) totals() (count, errs, sum uint64) {
 	errs = s.errs.Load()
-	count = s.hist.count()
+	count = s.count.Load()
 	sum = s.sum.Load()
 	return count, errs, sum
 }

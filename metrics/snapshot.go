@@ -145,6 +145,7 @@ func (a *Aggregator) Merge(snap Snapshot) {
 		ss := &snap.series[i]
 		s := a.Series(ss.fn, ss.node)
 		s.hist.addBins(ss.bins)
+		s.count.Add(ss.count())
 		s.sum.Add(ss.sum)
 		for _, k := range ss.kinds {
 			s.addKind(k.kind, k.n)
