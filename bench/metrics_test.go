@@ -133,14 +133,14 @@ func BenchmarkMetricsQuantile(b *testing.B) {
 	}
 }
 
-// BenchmarkMetricsMergeFleet is the hub's job: decode and merge one delta
-// from each of 10k nodes (3 functions, 200 invocations each per node).
-func BenchmarkMetricsMergeFleet(b *testing.B) {
-	const nodes = 10000
+// metricsNodeDeltas returns one encoded delta per node, each with fns
+// series of 200 invocations spread over 1µs..65ms (about 140 distinct
+// buckets per series, a pessimistic spread) and 2% errors.
+func metricsNodeDeltas(nodes, fns int) [][]byte {
 	payloads := make([][]byte, nodes)
 	for i := range payloads {
 		a := metrics.New()
-		for f := range 3 {
+		for f := range fns {
 			s := a.Series(fmt.Sprint("fn-", f), fmt.Sprint("node-", i))
 			for j := range 200 {
 				var err error
@@ -152,66 +152,64 @@ func BenchmarkMetricsMergeFleet(b *testing.B) {
 		}
 		payloads[i], _ = a.TakeDelta().MarshalBinary()
 	}
-	snaps := make([]metrics.Snapshot, nodes)
-	for i, p := range payloads {
-		if err := snaps[i].UnmarshalBinary(p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, opts := range []struct {
-		name string
-		opts metrics.Options
-	}{
-		{"windows", metrics.Options{MaxSeries: -1}},
-		{"NoWindows", metrics.Options{MaxSeries: -1, NoWindows: true}},
-	} {
-		b.Run("merge-10k-into-fresh-hub/"+opts.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				hub := metrics.NewWithOptions(opts.opts)
-				for _, s := range snaps {
-					hub.Merge(s)
-				}
-			}
-		})
-		hub := metrics.NewWithOptions(opts.opts)
-		for _, s := range snaps {
-			hub.Merge(s)
-		}
-		b.Run("merge-10k-into-warm-hub/"+opts.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				for _, s := range snaps {
-					hub.Merge(s)
-				}
-			}
-		})
-	}
-	b.Run("decode-10k", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, p := range payloads {
-				var s metrics.Snapshot
-				if err := s.UnmarshalBinary(p); err != nil {
-					b.Fatal(err)
-				}
+	return payloads
+}
+
+// BenchmarkMetricsMergeFleet is the hub's job: merge one delta from each
+// of 10k nodes, with 1 or 3 functions per node.
+func BenchmarkMetricsMergeFleet(b *testing.B) {
+	const nodes = 10000
+	for _, fns := range []int{1, 3} {
+		payloads := metricsNodeDeltas(nodes, fns)
+		snaps := make([]metrics.Snapshot, nodes)
+		for i, p := range payloads {
+			if err := snaps[i].UnmarshalBinary(p); err != nil {
+				b.Fatal(err)
 			}
 		}
-	})
-	hub := metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
-	b.Run("decode-and-merge-10k", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, p := range payloads {
-				var s metrics.Snapshot
-				if err := s.UnmarshalBinary(p); err != nil {
-					b.Fatal(err)
+		prefix := fmt.Sprintf("nodes=10k/fns=%d/", fns)
+		for _, opts := range []struct {
+			name string
+			opts metrics.Options
+		}{
+			{"windows", metrics.Options{MaxSeries: -1}},
+			{"NoWindows", metrics.Options{MaxSeries: -1, NoWindows: true}},
+		} {
+			b.Run(prefix+"merge-into-fresh-hub/"+opts.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					hub := metrics.NewWithOptions(opts.opts)
+					for _, s := range snaps {
+						hub.Merge(s)
+					}
 				}
+			})
+			hub := metrics.NewWithOptions(opts.opts)
+			for _, s := range snaps {
 				hub.Merge(s)
 			}
+			b.Run(prefix+"merge-into-warm-hub/"+opts.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					for _, s := range snaps {
+						hub.Merge(s)
+					}
+				}
+			})
 		}
-	})
-	b.ReportMetric(float64(len(payloads[0])), "bytes/delta")
+		b.Run(prefix+"decode", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, p := range payloads {
+					var s metrics.Snapshot
+					if err := s.UnmarshalBinary(p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(payloads[0])), "bytes/delta")
+		})
+	}
 }
 
 // BenchmarkMetricsAgentDelta is the agent's side of shipping: take the
