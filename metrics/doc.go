@@ -37,9 +37,10 @@
 // # The hot path
 //
 // [Aggregator.Series] resolves a pair to a [*Series] handle once;
-// [Series.Observe] then records with two atomic additions, no lock and no
-// allocation. Record costs a map lookup under a read lock and a clock read
-// on top.
+// [Series.Observe] then records with three atomic additions, no lock and no
+// allocation (an error adds a short per-series lock to count its kind).
+// Record costs a map lookup under a read lock and a clock read on top.
+// bench/results/metrics.md compares both with client_golang.
 //
 // # Quantiles
 //
