@@ -63,9 +63,10 @@
 // sub-windows of [WindowStep] per series. Time comes from [Options.Now]
 // (time.Now by default). Record, Merge, Window, Snapshot and TakeDelta read
 // the clock and close sub-windows as time passes; Series.Observe does not
-// read the clock, so its invocations land in the sub-window current at the
-// aggregator's next clock read. Something that reads the clock every few
-// seconds (a scrape, a delta loop) keeps windows exact to one WindowStep.
+// read the clock, so its invocations land in the sub-window of the
+// aggregator's latest clock read. Something that reads the clock every few
+// seconds (a scrape, a delta loop) keeps windows exact to one WindowStep;
+// after a longer silence, observed invocations count as older than they are.
 //
 // # Snapshots, deltas and the hub
 //

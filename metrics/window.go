@@ -29,9 +29,10 @@ type Stats struct {
 }
 
 // SuccessRate returns the percentage (0..100) of successful invocations, or
-// 0 when there were none.
+// 0 when there were none. A single delta [Snapshot] may hold an error whose
+// invocation was counted in the previous delta; the rate never goes below 0.
 func (s Stats) SuccessRate() float64 {
-	if s.Invocations == 0 {
+	if s.Invocations == 0 || s.Errors >= s.Invocations {
 		return 0
 	}
 	return 100 * float64(s.Invocations-s.Errors) / float64(s.Invocations)
@@ -168,10 +169,11 @@ func mod(a, n int64) int64 {
 //
 // Invocations given to [Aggregator.Record] or [Aggregator.Merge] are placed
 // in the sub-window of the time they arrive. [Series.Observe] does not read
-// the clock; its invocations are placed in the sub-window current when the
-// aggregator next reads the clock (any Record, Window, Snapshot or
+// the clock; its invocations are placed in the sub-window of the
+// aggregator's latest clock read (any Record, Merge, Window, Snapshot or
 // TakeDelta call), so their placement is exact when such a call happens at
-// least once per WindowStep.
+// least once per WindowStep, and after a longer silence they count as
+// older than they are.
 func (a *Aggregator) Window(f Filter, last time.Duration) Stats {
 	if last <= 0 || a.noWindows {
 		return Stats{}

@@ -66,14 +66,15 @@ func TestWindows(t *testing.T) {
 }
 
 // TestWindowObservePlacement shows how Series.Observe, which does not read
-// the clock, lands in the sub-window current at the next clock read.
+// the clock, lands in the sub-window of the latest clock read.
 func TestWindowObservePlacement(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New()
 		s := a.Series("f", "n")
 		s.Observe(time.Millisecond, nil)
 		time.Sleep(30 * time.Second)
-		// A clock read closes the first sub-window with the invocation in it.
+		// The latest clock read was New's, at 0s: the next one, at 30s, closes
+		// that sub-window with the invocation in it.
 		if st := a.Window(Filter{}, WindowStep); st.Invocations != 0 {
 			t.Errorf("10s window at 30s holds %d, want 0", st.Invocations)
 		}
