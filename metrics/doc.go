@@ -95,4 +95,11 @@
 // [Stats], [Snapshot], [Summary] and the slices returned are copies the
 // caller owns. The package metrics/prom exports an Aggregator to
 // Prometheus.
+//
+// # Caveats
+//
+// An aggregator never forgets a series: a [*Series] handle stays valid, and
+// its series counted, for the aggregator's whole life. Counters are uint64
+// and duration sums are in nanoseconds, so a single series wraps after
+// about 584 years of summed durations.
 package metrics
