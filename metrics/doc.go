@@ -33,6 +33,9 @@
 // [Summary].OverflowInvocations, so memory stays bounded whatever the
 // input. Error kinds are bounded per series by [Options.MaxErrorKinds]
 // (extra kinds count as [OtherErrorKind]) and truncated to 128 bytes.
+// With time windows on (the default), a series also keeps a copy of its
+// counters and up to 30 sub-windows of 8 bytes per non-empty bucket;
+// [Options.NoWindows] drops that, which suits a hub holding many series.
 //
 // # The hot path
 //
