@@ -1,0 +1,428 @@
+package cache
+
+import (
+	"context"
+	"hash/maphash"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// shardCount is the number of map shards. Readers of different shards never
+// touch the same lock, and readers of one shard share a read lock.
+const shardCount = 64
+
+// shard is one part of the key space. Its lock guards the map and the
+// values of its entries against readers; every writer also holds Cache.mu.
+type shard[K comparable, V any] struct {
+	mu     sync.RWMutex
+	m      map[K]*entry[K, V]
+	hits   atomic.Uint64
+	misses atomic.Uint64
+	_      [128 - 48]byte // keep shards on separate cache lines
+}
+
+// Cache is a bounded, expiring key-value cache; see the package
+// documentation. A Cache must be created with [New] or [NewWith] and is
+// safe for concurrent use by many goroutines.
+type Cache[K comparable, V any] struct {
+	cfg    config
+	hooks  Hooks[K, V]
+	clock  clock
+	seed   maphash.Seed
+	shards [shardCount]shard[K, V]
+
+	mu          sync.Mutex // guards the fields below and every write to a shard
+	pol         policy[K, V]
+	exp         expHeap[K, V]
+	bytes       int64
+	seq         uint64
+	evictions   uint64
+	expirations uint64
+	loads       map[K]*call[V] // loads and refreshes in flight
+	closed      bool
+	size        atomic.Int64 // written under mu, read without it
+
+	staleServed atomic.Uint64
+	loadCount   atomic.Uint64
+	loadErrors  atomic.Uint64
+	refreshes   atomic.Uint64
+
+	reads *readBuffer[K, V] // WTinyLFU only: accesses waiting for mu
+
+	wg        sync.WaitGroup // background loads
+	closeCtx  context.Context
+	closeStop context.CancelFunc
+}
+
+// New returns an empty cache configured by opts. It panics if
+// opts.MaxSize is negative. New(opts) is NewWith(opts, Hooks[K, V]{}).
+func New[K comparable, V any](opts Options) *Cache[K, V] {
+	return NewWith(opts, Hooks[K, V]{})
+}
+
+// NewWith returns an empty cache configured by opts with the typed
+// callbacks in hooks. It panics if opts.MaxSize is negative.
+func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] {
+	c := &Cache[K, V]{
+		cfg:   newConfig(opts, hooks.Weigher != nil),
+		hooks: hooks,
+		clock: newClock(opts.Now),
+		seed:  maphash.MakeSeed(),
+		loads: make(map[K]*call[V]),
+	}
+	for i := range c.shards {
+		c.shards[i].m = make(map[K]*entry[K, V])
+	}
+	if c.cfg.policy == WTinyLFU {
+		c.pol = newTinyLFU[K, V](c.cfg.maxSize)
+		c.reads = newReadBuffer[K, V]()
+	} else {
+		c.pol = &lfuHeap[K, V]{}
+	}
+	c.closeCtx, c.closeStop = context.WithCancel(context.Background())
+	return c
+}
+
+// Get returns the value stored for key and counts an access to it. A
+// missing or expired key returns the zero V and false and counts a miss;
+// an expired entry is removed (unless Options.StaleFor keeps it for
+// GetOrLoad).
+func (c *Cache[K, V]) Get(key K) (V, bool) {
+	sh := c.shardOf(key)
+	sh.mu.RLock()
+	e := sh.m[key]
+	if e != nil && !e.neg && (e.expires == 0 || c.clock.nano() < e.expires) {
+		e.hits.Add(1)
+		v := e.value
+		sh.mu.RUnlock()
+		sh.hits.Add(1)
+		if c.reads != nil {
+			c.recordRead(e)
+		}
+		return v, true
+	}
+	sh.mu.RUnlock()
+	sh.misses.Add(1)
+	if e != nil && e.expires != 0 {
+		c.expire(key, e)
+	}
+	var zero V
+	return zero, false
+}
+
+// expire removes e, found expired by a Get, if it is still key's entry and
+// still expired past its stale period.
+func (c *Cache[K, V]) expire(key K, e *entry[K, V]) {
+	var r removals[K, V]
+	c.mu.Lock()
+	now := c.clock.nano()
+	if c.shardOf(key).m[key] == e && e.expiredAt(now-c.cfg.staleFor) {
+		c.removeLocked(e, Expired, &r)
+		c.expirations++
+	}
+	c.mu.Unlock()
+	c.notify(&r)
+}
+
+// Put stores value under key with the given TTL: a positive duration,
+// DefaultTTL for the cache's default, or NoExpiration. Any other negative
+// TTL stores an entry that is already expired. A Put of a new key into a
+// full cache first removes every expired entry and, if none was expired,
+// evicts the entry with the fewest accesses (ties: the oldest Put). A Put
+// of a stored key replaces its value and TTL, resets its access count and
+// never evicts another key (except to honour Options.MaxBytes).
+func (c *Cache[K, V]) Put(key K, value V, ttl time.Duration) {
+	if key != key {
+		return // NaN and the like: never equal to themselves, never found
+	}
+	w := c.weigh(key, value)
+	now := c.clock.nano()
+	exp := c.expiresAt(now, ttl)
+	var r removals[K, V]
+	c.mu.Lock()
+	c.supersede(key)
+	c.setLocked(key, value, now, now, exp, w, false, 0, &r)
+	c.mu.Unlock()
+	c.notify(&r)
+}
+
+// setLocked writes key's entry: a new entry, or the existing one in place.
+// created and hits are the entry's write time and starting access count
+// (now and 0 but for Load).
+func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32, neg bool, hits uint64, r *removals[K, V]) {
+	sh := c.shardOf(key)
+	e := sh.m[key]
+	if c.cfg.maxBytes > 0 && int64(w) > c.cfg.maxBytes {
+		// Heavier than the whole budget: never stored.
+		if e != nil {
+			c.removeLocked(e, Replaced, r)
+		}
+		if !neg {
+			c.removed(r, key, value, Evicted)
+		}
+		c.evictions++
+		return
+	}
+	if e != nil {
+		old, oldNeg := e.value, e.neg
+		sh.mu.Lock()
+		e.value, e.created, e.expires, e.neg = value, created, exp, neg
+		e.hits.Store(hits)
+		sh.mu.Unlock()
+		c.seq++
+		e.seq = c.seq
+		c.pol.update(e)
+		c.exp.set(e)
+		c.bytes += int64(w) - int64(e.weight)
+		e.weight = w
+		if !oldNeg {
+			c.removed(r, key, old, Replaced)
+		}
+		if c.cfg.maxBytes > 0 && c.bytes > c.cfg.maxBytes {
+			c.pol.remove(e) // a replacement never evicts itself
+			c.makeRoom(now, 0, 0, r)
+			c.pol.insert(e)
+		}
+		return
+	}
+	admitFirst := c.cfg.policy == ExactLFU
+	if admitFirst {
+		c.makeRoom(now, 1, int64(w), r)
+	}
+	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, neg: neg, weight: w, idx: -1, expIdx: -1}
+	e.hits.Store(hits)
+	c.seq++
+	e.seq = c.seq
+	sh.mu.Lock()
+	sh.m[key] = e
+	sh.mu.Unlock()
+	c.pol.insert(e)
+	c.exp.set(e)
+	c.size.Add(1)
+	c.bytes += int64(w)
+	if !admitFirst {
+		c.makeRoom(now, 0, 0, r)
+	}
+}
+
+// makeRoom removes entries until one more entry of weight w (slots is 1)
+// or nothing more (slots is 0) fits: every expired entry first, then the
+// policy's victims.
+func (c *Cache[K, V]) makeRoom(now int64, slots int, w int64, r *removals[K, V]) {
+	if !c.over(slots, w) {
+		return
+	}
+	for e := c.exp.min(); e != nil && e.expiredAt(now); e = c.exp.min() {
+		c.removeLocked(e, Expired, r)
+		c.expirations++
+	}
+	for c.over(slots, w) {
+		v := c.pol.victim()
+		if v == nil {
+			return
+		}
+		c.removeLocked(v, Evicted, r)
+		c.evictions++
+	}
+}
+
+func (c *Cache[K, V]) over(slots int, w int64) bool {
+	return int(c.size.Load())+slots > c.cfg.maxSize ||
+		c.cfg.maxBytes > 0 && c.bytes+w > c.cfg.maxBytes
+}
+
+// removeLocked takes e out of the cache.
+func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *removals[K, V]) {
+	sh := c.shardOf(e.key)
+	sh.mu.Lock()
+	delete(sh.m, e.key)
+	sh.mu.Unlock()
+	c.pol.remove(e)
+	c.exp.remove(e)
+	c.size.Add(-1)
+	c.bytes -= int64(e.weight)
+	if !e.neg {
+		c.removed(r, e.key, e.value, cause)
+	}
+}
+
+// Delete removes key and reports whether it was present, expired or not.
+func (c *Cache[K, V]) Delete(key K) bool {
+	var r removals[K, V]
+	c.mu.Lock()
+	c.supersede(key)
+	e := c.shardOf(key).m[key]
+	if e != nil {
+		c.removeLocked(e, Deleted, &r)
+	}
+	c.mu.Unlock()
+	c.notify(&r)
+	return e != nil
+}
+
+// Clear removes every entry and returns how many there were. Statistics
+// are kept.
+func (c *Cache[K, V]) Clear() int {
+	var r removals[K, V]
+	c.mu.Lock()
+	for _, ld := range c.loads {
+		ld.superseded = true
+	}
+	n := int(c.size.Load())
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		old := sh.m
+		sh.m = make(map[K]*entry[K, V])
+		sh.mu.Unlock()
+		if c.hooks.OnEvict != nil {
+			for k, e := range old {
+				if !e.neg {
+					c.removed(&r, k, e.value, Cleared)
+				}
+			}
+		}
+	}
+	c.pol.reset()
+	c.exp.reset()
+	c.size.Store(0)
+	c.bytes = 0
+	c.mu.Unlock()
+	c.notify(&r)
+	return n
+}
+
+// PurgeExpired removes every expired entry (past Options.StaleFor, if set)
+// and returns how many it removed. It costs O(log n) per entry removed.
+func (c *Cache[K, V]) PurgeExpired() int {
+	var r removals[K, V]
+	n := 0
+	c.mu.Lock()
+	now := c.clock.nano() - c.cfg.staleFor
+	for e := c.exp.min(); e != nil && e.expiredAt(now); e = c.exp.min() {
+		c.removeLocked(e, Expired, &r)
+		c.expirations++
+		n++
+	}
+	c.mu.Unlock()
+	c.notify(&r)
+	return n
+}
+
+// Entry is a copy of a stored entry, as returned by [Cache.Peek].
+type Entry[V any] struct {
+	Value       V
+	CreatedAt   time.Time // when the entry was last written by Put or a load
+	ExpiresAt   time.Time // zero when the entry never expires
+	AccessCount uint64    // successful Gets since the entry was (re)written
+}
+
+// Peek returns a copy of key's live entry without counting an access or
+// changing the statistics. An expired entry is reported absent and left
+// in place.
+func (c *Cache[K, V]) Peek(key K) (Entry[V], bool) {
+	sh := c.shardOf(key)
+	now, loc := c.clock.nowLoc()
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	e := sh.m[key]
+	if e == nil || e.neg || e.expiredAt(now) {
+		return Entry[V]{}, false
+	}
+	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: e.hits.Load()}
+	if e.expires != 0 {
+		out.ExpiresAt = toTime(e.expires, loc)
+	}
+	return out, true
+}
+
+// Len returns the number of entries stored, including expired entries not
+// yet removed. It is cheap: one atomic load.
+func (c *Cache[K, V]) Len() int {
+	return int(c.size.Load())
+}
+
+func (c *Cache[K, V]) shardOf(key K) *shard[K, V] {
+	return &c.shards[maphash.Comparable(c.seed, key)&(shardCount-1)]
+}
+
+// weigh returns the weight of an entry, clamped to [0, MaxInt32].
+func (c *Cache[K, V]) weigh(key K, value V) int32 {
+	if c.hooks.Weigher == nil {
+		return 0
+	}
+	return int32(min(max(c.hooks.Weigher(key, value), 0), math.MaxInt32))
+}
+
+// expiresAt turns a Put TTL into an expiry time (0 for never).
+func (c *Cache[K, V]) expiresAt(now int64, ttl time.Duration) int64 {
+	d := int64(ttl)
+	switch {
+	case ttl == DefaultTTL:
+		if d = c.cfg.defaultTTL; d < 0 {
+			return 0
+		}
+	case ttl == NoExpiration:
+		return 0
+	case ttl < 0:
+		return nonZero(now + d) // already expired
+	}
+	return c.deadline(now, d)
+}
+
+// deadline is now+d with TTLJitter applied, saturating.
+func (c *Cache[K, V]) deadline(now, d int64) int64 {
+	if c.cfg.jitter > 0 {
+		f := 1 + c.cfg.jitter*(2*rand.Float64()-1)
+		d = max(int64(float64(d)*f), 1)
+	}
+	if now > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return nonZero(now + d)
+}
+
+func nonZero(t int64) int64 {
+	if t == 0 {
+		return -1
+	}
+	return t
+}
+
+// clock reads the time as Unix nanoseconds.
+type clock struct {
+	now      func() time.Time // nil: the monotonic clock below
+	base     time.Time
+	baseNano int64
+}
+
+func newClock(now func() time.Time) clock {
+	if now != nil {
+		return clock{now: now}
+	}
+	t := time.Now()
+	return clock{base: t, baseNano: t.UnixNano()}
+}
+
+func (k *clock) nano() int64 {
+	if k.now != nil {
+		return k.now().UnixNano()
+	}
+	return k.baseNano + int64(time.Since(k.base))
+}
+
+// nowLoc returns the time and the location to report times in.
+func (k *clock) nowLoc() (int64, *time.Location) {
+	if k.now != nil {
+		t := k.now()
+		return t.UnixNano(), t.Location()
+	}
+	return k.nano(), time.Local
+}
+
+func toTime(n int64, loc *time.Location) time.Time {
+	return time.Unix(0, n).In(loc)
+}

@@ -1,0 +1,91 @@
+package cache
+
+import (
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+	os.Exit(m.Run())
+}
+
+// fakeClock is an Options.Now that moves only when told to.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) Add(d time.Duration) {
+	f.mu.Lock()
+	f.t = f.t.Add(d)
+	f.mu.Unlock()
+}
+
+// checkInvariants verifies the internal structures of c against each other.
+func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for i := range c.shards {
+		for k, e := range c.shards[i].m {
+			n++
+			if e.key != k {
+				t.Fatalf("entry filed under %v has key %v", k, e.key)
+			}
+			if (e.expires != 0) != (e.expIdx >= 0) {
+				t.Fatalf("entry %v: expires %d but expiry heap index %d", k, e.expires, e.expIdx)
+			}
+		}
+	}
+	if got := int(c.size.Load()); got != n {
+		t.Fatalf("size = %d, maps hold %d", got, n)
+	}
+	if n > c.cfg.maxSize {
+		t.Fatalf("%d entries above MaxSize %d", n, c.cfg.maxSize)
+	}
+	if h, ok := c.pol.(*lfuHeap[K, V]); ok {
+		if len(h.s) != n {
+			t.Fatalf("lfu heap holds %d, maps %d", len(h.s), n)
+		}
+		for i := range h.s {
+			s := &h.s[i]
+			if int(s.e.idx) != i {
+				t.Fatalf("heap slot %d: entry says %d", i, s.e.idx)
+			}
+			if s.hits > s.e.hits.Load() {
+				t.Fatalf("heap slot %d: recorded %d > current %d", i, s.hits, s.e.hits.Load())
+			}
+			if s.seq != s.e.seq {
+				t.Fatalf("heap slot %d: seq %d, entry %d", i, s.seq, s.e.seq)
+			}
+			if i > 0 && s.less(&h.s[(i-1)/heapArity]) {
+				t.Fatalf("heap order broken at %d", i)
+			}
+		}
+	}
+	for i := range c.exp.s {
+		s := &c.exp.s[i]
+		if int(s.e.expIdx) != i || s.at != s.e.expires {
+			t.Fatalf("expiry slot %d inconsistent", i)
+		}
+		if i > 0 && s.at < c.exp.s[(i-1)/heapArity].at {
+			t.Fatalf("expiry heap order broken at %d", i)
+		}
+	}
+}
