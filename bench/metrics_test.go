@@ -3,6 +3,8 @@ package bench_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,6 +196,23 @@ func BenchmarkMetricsMergeFleet(b *testing.B) {
 					for _, s := range snaps {
 						hub.Merge(s)
 					}
+				}
+			})
+			// Merge is safe for concurrent use: a hub can spread deltas over
+			// one goroutine per core.
+			b.Run(prefix+"merge-into-warm-hub/"+opts.name+"/GOMAXPROCS-goroutines", func(b *testing.B) {
+				workers := runtime.GOMAXPROCS(0)
+				b.ReportAllocs()
+				for b.Loop() {
+					var wg sync.WaitGroup
+					for w := range workers {
+						wg.Go(func() {
+							for i := w; i < len(snaps); i += workers {
+								hub.Merge(snaps[i])
+							}
+						})
+					}
+					wg.Wait()
 				}
 			})
 		}
