@@ -135,9 +135,9 @@ func (a *Aggregator) TakeDelta() Snapshot {
 // had been recorded here now: they count in all-time totals and in the
 // current time window. Series are subject to [Options.MaxSeries] and
 // error kinds to [Options.MaxErrorKinds]. Merging a snapshot twice counts
-// it twice; de-duplicating deliveries is the caller's job. Merge is
-// lock-free for series that exist already, so a hub can merge from one
-// goroutine per core.
+// it twice; de-duplicating deliveries is the caller's job. For series
+// that exist already Merge takes only a read lock and atomic additions, so
+// a hub can merge from one goroutine per core.
 func (a *Aggregator) Merge(snap Snapshot) {
 	if len(snap.series) == 0 {
 		return
