@@ -53,6 +53,69 @@
 // 1678 and 2262; Peek reports them in the location of Options.Now's times
 // (time.Local without one).
 //
+// # Loading: GetOrLoad
+//
+// [Cache.GetOrLoad] returns a live value or calls a loader for it, with
+// stampede protection: concurrent misses of one key share one call. Each
+// caller honours its own context; the load runs on its own goroutine with a
+// context that keeps the starter's values, is not cancelled with any
+// caller and is cancelled by [Cache.Close]. Loaded values get the default
+// TTL. A Put, Delete or Clear of the key during the load wins: the load's
+// value goes to its waiters but is not stored. A panicking loader becomes
+// a [*PanicError] for every waiter. Errors are not stored, except
+// [ErrNotFound] while Options.NegativeTTL lasts: such a remembered miss
+// takes a slot like an entry (it counts in Len and can be evicted) but Get,
+// Peek, All and Save never show it and OnEvict never reports it.
+//
+//	v, err := c.GetOrLoad(ctx, key, func(ctx context.Context, key string) ([]byte, error) {
+//		return origin.Fetch(ctx, key)
+//	})
+//
+// Options.StaleFor keeps expired entries for a grace period: Get, Peek and
+// All already treat them as gone, but when a load fails GetOrLoad answers
+// with the stale value and a nil error (HTTP's stale-if-error), counted in
+// Stats.StaleServed. Such an entry is removed by a Get or PurgeExpired only
+// after the grace period, though a Put needing room removes it as soon as
+// it is expired. Options.RefreshAhead makes a GetOrLoad hit on an entry
+// that expires within the window return at once and start one background
+// reload (stale-while-revalidate); a failed refresh leaves the entry as it
+// was. [Cache.Close] cancels and waits for loads and refreshes in flight;
+// afterwards the cache keeps working, with loads run on the caller's
+// goroutine and no refreshes.
+//
+// Options.TTLJitter spreads every positive TTL (given to Put, the default,
+// NegativeTTL) uniformly by up to that fraction either way, so that
+// entries written together do not expire together.
+//
+// # Hooks, byte budget and iteration
+//
+// [NewWith] takes [Hooks]. OnEvict is called once for every entry that
+// leaves the cache, with a [RemovalCause], after the cache's locks are
+// released, on the goroutine whose call removed it. Weigher sizes entries
+// for Options.MaxBytes, a budget enforced alongside MaxSize in the same
+// order (expired first, then the policy's victims). A Put of a stored key
+// never evicts to honour MaxSize but does evict other entries when its new
+// value overflows MaxBytes; a value heavier than MaxBytes on its own is
+// never stored (the key's old entry is removed as Replaced and the new
+// value reported as Evicted).
+//
+// [Cache.All] iterates over live entries, weakly consistently, one shard
+// at a time, with no lock held while the loop body runs.
+//
+// # Warm restart: Save and Load
+//
+// [Cache.Save] writes the live entries, oldest write first, with their
+// CreatedAt, ExpiresAt and AccessCount: a magic string, a version, an
+// encoding/gob stream and a CRC-32C. Keys and values must therefore be
+// gob-encodable. [Cache.Load] replaces the cache's contents with a
+// snapshot (it does not merge: a warm restart wants exactly the saved
+// state, and merging could let old values override newer ones). It skips
+// entries expired by now, keeps the saved write order for tie-breaking,
+// and applies the usual eviction if the snapshot is larger than the
+// cache. Load reads and checks everything first: a foreign, corrupt,
+// truncated or differently typed snapshot returns an error wrapping
+// [ErrInvalidSnapshot] and leaves the cache unchanged.
+//
 // # Keys and values
 //
 // Any comparable key works, the zero key included. A key that is not equal
@@ -75,4 +138,9 @@
 //   - OnEvict reports an overwrite as Replaced (even if the old entry had
 //     expired), and Delete as Deleted (even of an expired entry).
 //   - MaxSize is capped at 2^31-1.
+//   - GetOrLoad counts a hit when it finds a live value and a miss
+//     otherwise, a remembered ErrNotFound included; each loader call counts
+//     in Stats.Loads and each failure in Stats.LoadErrors.
+//   - A key that is not equal to itself makes GetOrLoad call the loader
+//     directly and store nothing.
 package cache
