@@ -31,7 +31,7 @@ func TestOnEvictCauses(t *testing.T) {
 	c.Delete("c")               // Deleted c=4
 	c.Put("d", 5, time.Second)
 	clk.Add(time.Second)
-	c.Get("d")  // Expired d=5
+	c.Get("d") // Expired d=5
 	c.Put("e", 6, NoExpiration)
 	c.Clear() // Cleared b=3, e=6 (any order)
 	want := []removedItem{

@@ -3,8 +3,8 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"errors"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
