@@ -30,7 +30,7 @@ var memData = sync.OnceValues(func() (keys, values []string) {
 // is everything the cache adds: its copies of the two 16-byte string
 // headers, entry structs, hash tables, lists and policy sketches, and
 // buffers sized by capacity. The heap is measured with
-// runtime.ReadMemStats after forced collections, so garbage left by the
+// runtime.ReadMemStats after a forced collection, so garbage left by the
 // inserts does not count. The entries metric is how many entries the cache
 // actually held; B/entry divides by it. The timing (ns/op) is the cost of
 // building and measuring one cache and means nothing; run with
@@ -55,13 +55,11 @@ func BenchmarkCacheOverhead(b *testing.B) {
 func measureOverhead(b *testing.B, mk cacheMaker[string], keys, values []string) (float64, int) {
 	var before, after runtime.MemStats
 	runtime.GC()
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 
 	c := mk.new(len(keys))
 	populate(b, c, keys, values)
 
-	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 

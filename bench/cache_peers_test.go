@@ -100,7 +100,8 @@ type expirableLRU[K benchKey] struct{ c *expirable.LRU[K, string] }
 
 // expirableTTL is long enough that nothing expires during a run; the
 // expirable LRU is built for a TTL, so it gets one. Its cleanup goroutine
-// cannot be stopped (the library offers no way to).
+// cannot be stopped (the library offers no way to) and keeps the cache
+// reachable, so Close purges the entries to let them be collected.
 const expirableTTL = time.Hour
 
 func newExpirableLRU[K benchKey](capacity int) benchCache[K] {
@@ -110,7 +111,7 @@ func newExpirableLRU[K benchKey](capacity int) benchCache[K] {
 func (l expirableLRU[K]) Get(k K) (string, bool) { return l.c.Get(k) }
 func (l expirableLRU[K]) Set(k K, v string)      { l.c.Add(k, v) }
 func (l expirableLRU[K]) Wait()                  {}
-func (l expirableLRU[K]) Close()                 {}
+func (l expirableLRU[K]) Close()                 { l.c.Purge() }
 
 type ttlCache[K benchKey] struct{ c *ttlcache.Cache[K, string] }
 
