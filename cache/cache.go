@@ -91,7 +91,8 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 // an expired entry is removed (unless Options.StaleFor keeps it for
 // GetOrLoad).
 func (c *Cache[K, V]) Get(key K) (V, bool) {
-	sh := c.shardOf(key)
+	h := maphash.Comparable(c.seed, key)
+	sh := &c.shards[h&(shardCount-1)]
 	sh.mu.RLock()
 	e := sh.m[key]
 	if e != nil && !e.neg && (e.expires == 0 || c.clock.nano() < e.expires) {
@@ -100,7 +101,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		sh.mu.RUnlock()
 		sh.hits.Add(1)
 		if c.reads != nil {
-			c.recordRead(e)
+			c.recordRead(e, h)
 		}
 		return v, true
 	}
@@ -188,7 +189,7 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		}
 		return
 	}
-	admitFirst := c.cfg.policy == ExactLFU
+	admitFirst := c.reads == nil
 	if admitFirst {
 		c.makeRoom(now, 1, int64(w), r)
 	}
@@ -204,6 +205,7 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 	c.size.Add(1)
 	c.bytes += int64(w)
 	if !admitFirst {
+		c.drainReads()
 		c.makeRoom(now, 0, 0, r)
 	}
 }

@@ -12,9 +12,15 @@ import (
 // operation and checks what each caller can see, the removal accounting and
 // the internal structures afterwards.
 func TestConcurrentUse(t *testing.T) {
+	for _, p := range []Policy{ExactLFU, WTinyLFU} {
+		t.Run(p.String(), func(t *testing.T) { testConcurrentUse(t, p) })
+	}
+}
+
+func testConcurrentUse(t *testing.T, p Policy) {
 	clk := newFakeClock()
 	var removed [5]atomic.Int64
-	c := NewWith(Options{MaxSize: 64, Now: clk.Now}, Hooks[int, string]{
+	c := NewWith(Options{MaxSize: 64, Now: clk.Now, Policy: p}, Hooks[int, string]{
 		OnEvict: func(k int, v string, cause RemovalCause) {
 			if want := fmt.Sprint(k); v[:len(want)] != want {
 				panic(fmt.Sprintf("OnEvict(%d, %q): value of another key", k, v))

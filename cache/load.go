@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"runtime/debug"
 )
 
@@ -62,7 +63,8 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 	if key != key {
 		return load(ctx, key) // such a key is never stored
 	}
-	sh := c.shardOf(key)
+	h := maphash.Comparable(c.seed, key)
+	sh := &c.shards[h&(shardCount-1)]
 	sh.mu.RLock()
 	if e := sh.m[key]; e != nil {
 		now := c.clock.nano()
@@ -77,7 +79,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 			sh.mu.RUnlock()
 			sh.hits.Add(1)
 			if c.reads != nil {
-				c.recordRead(e)
+				c.recordRead(e, h)
 			}
 			if c.cfg.refreshAhead > 0 && exp != 0 && exp-now <= c.cfg.refreshAhead {
 				c.refresh(ctx, key, load)

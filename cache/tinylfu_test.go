@@ -1,0 +1,90 @@
+package cache
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestWTinyLFUResistsScans fills a cache with a hot set, then interleaves
+// its use with a scan of many keys seen once: W-TinyLFU must keep the hot
+// set, where an LRU (80 scan keys between two uses of a hot key, 100
+// slots) would lose most of it.
+func TestWTinyLFUResistsScans(t *testing.T) {
+	c := New[int, int](Options{MaxSize: 100, DefaultTTL: NoExpiration, Policy: WTinyLFU})
+	for range 20 {
+		for k := range 80 {
+			if _, ok := c.Get(k); !ok {
+				c.Put(k, k, DefaultTTL)
+			}
+		}
+	}
+	for k := 1000; k < 11000; k++ {
+		for _, key := range []int{k, k % 80} {
+			if _, ok := c.Get(key); !ok {
+				c.Put(key, key, DefaultTTL)
+			}
+		}
+	}
+	kept := 0
+	for k := range 80 {
+		if _, ok := c.Peek(k); ok {
+			kept++
+		}
+	}
+	if kept < 70 {
+		t.Errorf("after a scan of 10000 one-time keys, %d of 80 hot keys are left", kept)
+	}
+	if c.Len() > 100 {
+		t.Errorf("Len = %d > MaxSize", c.Len())
+	}
+	checkInvariants(t, c)
+}
+
+// TestWTinyLFUAdaptsToShift checks that the policy forgets a popular set
+// once the workload moves to another one, which ExactLFU never does.
+func TestWTinyLFUAdaptsToShift(t *testing.T) {
+	ratio := func(p Policy) float64 {
+		c := New[int, int](Options{MaxSize: 200, DefaultTTL: NoExpiration, Policy: p})
+		r := rand.New(rand.NewPCG(1, 2))
+		hits, gets := 0, 0
+		for phase := range 4 {
+			for range 20000 {
+				k := phase*10000 + int(r.ExpFloat64()*60)
+				gets++
+				if _, ok := c.Get(k); ok {
+					hits++
+				} else {
+					c.Put(k, k, DefaultTTL)
+				}
+			}
+		}
+		return float64(hits) / float64(gets)
+	}
+	exact, tiny := ratio(ExactLFU), ratio(WTinyLFU)
+	t.Logf("hit ratio on a shifting working set: exact LFU %.3f, W-TinyLFU %.3f", exact, tiny)
+	if tiny < exact+0.1 {
+		t.Errorf("W-TinyLFU %.3f is not clearly above exact LFU %.3f on a shifting workload", tiny, exact)
+	}
+}
+
+func TestSketch(t *testing.T) {
+	var s sketch
+	s.init(1000)
+	for i := range 10 {
+		for range i {
+			s.increment(rehash(uint64(i), 9))
+		}
+	}
+	for i := 1; i < 10; i++ {
+		if lo, hi := s.frequency(rehash(uint64(i-1), 9)), s.frequency(rehash(uint64(i), 9)); lo > hi {
+			t.Errorf("frequency of a key seen %d times (%d) > one seen %d times (%d)", i-1, lo, i, hi)
+		}
+	}
+	if f := s.frequency(rehash(5, 9)); f < 4 || f > 6 {
+		t.Errorf("frequency of a key seen 5 times = %d", f)
+	}
+	s.age()
+	if f := s.frequency(rehash(8, 9)); f > 4 {
+		t.Errorf("after aging, frequency of a key seen 8 times = %d, want about half", f)
+	}
+}
