@@ -5,10 +5,12 @@ import (
 )
 
 // edgeinfraCaches returns our cache in each policy: "edgeinfra" is the
-// default exact-LFU contract of API.md.
+// default exact-LFU contract of API.md, "edgeinfra-wtinylfu" the opt-in
+// adaptive policy.
 func edgeinfraCaches[K benchKey]() []cacheMaker[K] {
 	return []cacheMaker[K]{
 		{"edgeinfra", func(n int) benchCache[K] { return newEdgeinfra[K](n, cache.ExactLFU) }},
+		{"edgeinfra-wtinylfu", func(n int) benchCache[K] { return newEdgeinfra[K](n, cache.WTinyLFU) }},
 	}
 }
 
