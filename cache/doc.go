@@ -43,7 +43,7 @@
 // cache of read entries always evicts the newest unread entry. Where
 // popularity shifts, set Options.Policy to [WTinyLFU]: new entries enter
 // a small LRU window; an entry leaving the window is admitted to the main
-// space (a segmented LRU) only if a count-min sketch with a doorkeeper,
+// space (a segmented LRU) only if a count-min sketch,
 // whose counts halve periodically, estimates it is used more often than
 // the main space's next victim. The window size follows the hit rate by
 // hill climbing. Its hit ratio on the traces of the bench module is
