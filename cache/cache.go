@@ -14,14 +14,14 @@ import (
 // touch the same lock, and readers of one shard share a read lock.
 const shardCount = 64
 
-// shard is one part of the key space. Its lock guards the map and the
+// shard is one part of the key space. Its lock guards the table and the
 // values of its entries against readers; every writer also holds Cache.mu.
+// It takes 128 bytes, two cache lines of its own.
 type shard[K comparable, V any] struct {
 	mu     sync.RWMutex
-	m      map[K]*entry[K, V]
+	t      table[K, V]
 	hits   atomic.Uint64
 	misses atomic.Uint64
-	_      [128 - 48]byte // keep shards on separate cache lines
 }
 
 // Cache is a bounded, expiring key-value cache; see the package
@@ -38,7 +38,7 @@ type Cache[K comparable, V any] struct {
 	pol         policy[K, V]
 	exp         expHeap[K, V]
 	bytes       int64
-	seq         uint64
+	weights     map[*entry[K, V]]int32 // with MaxBytes only: the entries' weights
 	evictions   uint64
 	expirations uint64
 	loads       map[K]*call[V] // loads and refreshes in flight
@@ -74,13 +74,16 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 		loads: make(map[K]*call[V]),
 	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[K]*entry[K, V])
+		c.shards[i].t = newTable[K, V]()
 	}
 	if c.cfg.policy == WTinyLFU {
 		c.pol = newTinyLFU[K, V](c.cfg.maxSize)
 		c.reads = newReadBuffer[K, V]()
 	} else {
-		c.pol = &lfuHeap[K, V]{}
+		c.pol = newLFUHeap[K, V](c.cfg.maxSize)
+	}
+	if c.cfg.maxBytes > 0 {
+		c.weights = make(map[*entry[K, V]]int32)
 	}
 	c.closeCtx, c.closeStop = context.WithCancel(context.Background())
 	return c
@@ -91,11 +94,11 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 // an expired entry is removed (unless Options.StaleFor keeps it for
 // GetOrLoad).
 func (c *Cache[K, V]) Get(key K) (V, bool) {
-	h := maphash.Comparable(c.seed, key)
+	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
 	sh.mu.RLock()
-	e := sh.m[key]
-	if e != nil && !e.neg && (e.expires == 0 || c.clock.nano() < e.expires) {
+	e := sh.t.get(h, key)
+	if e != nil && !e.neg() && (e.expires == 0 || c.clock.nano() < e.expires) {
 		e.hits.Add(1)
 		v := e.value
 		sh.mu.RUnlock()
@@ -120,7 +123,7 @@ func (c *Cache[K, V]) expire(key K, e *entry[K, V]) {
 	var r removals[K, V]
 	c.mu.Lock()
 	now := c.clock.nano()
-	if c.shardOf(key).m[key] == e && e.expiredAt(now-c.cfg.staleFor) {
+	if c.lookup(key) == e && e.expiredAt(now-c.cfg.staleFor) {
 		c.removeLocked(e, Expired, &r)
 		c.expirations++
 	}
@@ -154,8 +157,9 @@ func (c *Cache[K, V]) Put(key K, value V, ttl time.Duration) {
 // created and hits are the entry's write time and starting access count
 // (now and 0 but for Load).
 func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32, neg bool, hits uint64, r *removals[K, V]) {
-	sh := c.shardOf(key)
-	e := sh.m[key]
+	h := c.hash(key)
+	sh := &c.shards[h&(shardCount-1)]
+	e := sh.t.get(h, key)
 	if c.cfg.maxBytes > 0 && int64(w) > c.cfg.maxBytes {
 		// Heavier than the whole budget: never stored.
 		if e != nil {
@@ -168,17 +172,17 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		return
 	}
 	if e != nil {
-		old, oldNeg := e.value, e.neg
+		old, oldNeg := e.value, e.neg()
+		if neg {
+			created = negMark
+		}
 		sh.mu.Lock()
-		e.value, e.created, e.expires, e.neg = value, created, exp, neg
+		e.value, e.created, e.expires = value, created, exp
 		e.hits.Store(hits)
 		sh.mu.Unlock()
-		c.seq++
-		e.seq = c.seq
 		c.pol.update(e)
 		c.exp.set(e)
-		c.bytes += int64(w) - int64(e.weight)
-		e.weight = w
+		c.setWeight(e, w)
 		if !oldNeg {
 			c.removed(r, key, old, Replaced)
 		}
@@ -193,17 +197,18 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 	if admitFirst {
 		c.makeRoom(now, 1, int64(w), r)
 	}
-	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, neg: neg, weight: w, idx: -1, expIdx: -1}
+	if neg {
+		created = negMark
+	}
+	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, idx: -1, expIdx: -1}
 	e.hits.Store(hits)
-	c.seq++
-	e.seq = c.seq
 	sh.mu.Lock()
-	sh.m[key] = e
+	sh.t.insert(h, e, c.hash)
 	sh.mu.Unlock()
 	c.pol.insert(e)
 	c.exp.set(e)
 	c.size.Add(1)
-	c.bytes += int64(w)
+	c.setWeight(e, w)
 	if !admitFirst {
 		c.drainReads()
 		c.makeRoom(now, 0, 0, r)
@@ -238,16 +243,42 @@ func (c *Cache[K, V]) over(slots int, w int64) bool {
 
 // removeLocked takes e out of the cache.
 func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *removals[K, V]) {
-	sh := c.shardOf(e.key)
+	h := c.hash(e.key)
+	sh := &c.shards[h&(shardCount-1)]
 	sh.mu.Lock()
-	delete(sh.m, e.key)
+	sh.t.remove(h, e)
 	sh.mu.Unlock()
 	c.pol.remove(e)
 	c.exp.remove(e)
 	c.size.Add(-1)
-	c.bytes -= int64(e.weight)
-	if !e.neg {
+	c.setWeight(e, 0)
+	if !e.neg() {
 		c.removed(r, e.key, e.value, cause)
+	}
+}
+
+// setWeight records e's weight (0 when e leaves the cache) in c.bytes.
+func (c *Cache[K, V]) setWeight(e *entry[K, V], w int32) {
+	if c.weights == nil {
+		return
+	}
+	c.bytes += int64(w) - int64(c.weights[e])
+	if w == 0 {
+		delete(c.weights, e)
+	} else {
+		c.weights[e] = w
+	}
+}
+
+// resetLocked empties the policy and accounting after the shards were
+// emptied.
+func (c *Cache[K, V]) resetLocked() {
+	c.pol.reset()
+	c.exp.reset()
+	c.size.Store(0)
+	c.bytes = 0
+	if c.weights != nil {
+		clear(c.weights)
 	}
 }
 
@@ -256,7 +287,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 	var r removals[K, V]
 	c.mu.Lock()
 	c.supersede(key)
-	e := c.shardOf(key).m[key]
+	e := c.lookup(key)
 	if e != nil {
 		c.removeLocked(e, Deleted, &r)
 	}
@@ -274,24 +305,8 @@ func (c *Cache[K, V]) Clear() int {
 		ld.superseded = true
 	}
 	n := int(c.size.Load())
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		old := sh.m
-		sh.m = make(map[K]*entry[K, V])
-		sh.mu.Unlock()
-		if c.hooks.OnEvict != nil {
-			for k, e := range old {
-				if !e.neg {
-					c.removed(&r, k, e.value, Cleared)
-				}
-			}
-		}
-	}
-	c.pol.reset()
-	c.exp.reset()
-	c.size.Store(0)
-	c.bytes = 0
+	c.emptyShards(&r)
+	c.resetLocked()
 	c.mu.Unlock()
 	c.notify(&r)
 	return n
@@ -326,12 +341,13 @@ type Entry[V any] struct {
 // changing the statistics. An expired entry is reported absent and left
 // in place.
 func (c *Cache[K, V]) Peek(key K) (Entry[V], bool) {
-	sh := c.shardOf(key)
+	h := c.hash(key)
+	sh := &c.shards[h&(shardCount-1)]
 	now, loc := c.clock.nowLoc()
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	e := sh.m[key]
-	if e == nil || e.neg || e.expiredAt(now) {
+	e := sh.t.get(h, key)
+	if e == nil || e.neg() || e.expiredAt(now) {
 		return Entry[V]{}, false
 	}
 	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: e.hits.Load()}
@@ -347,8 +363,35 @@ func (c *Cache[K, V]) Len() int {
 	return int(c.size.Load())
 }
 
-func (c *Cache[K, V]) shardOf(key K) *shard[K, V] {
-	return &c.shards[maphash.Comparable(c.seed, key)&(shardCount-1)]
+func (c *Cache[K, V]) hash(key K) uint64 {
+	return maphash.Comparable(c.seed, key)
+}
+
+// lookup returns key's entry, or nil. The caller holds c.mu.
+func (c *Cache[K, V]) lookup(key K) *entry[K, V] {
+	h := c.hash(key)
+	return c.shards[h&(shardCount-1)].t.get(h, key)
+}
+
+// emptyShards replaces every shard's table with an empty one and reports
+// the entries it held as Cleared. The caller holds c.mu and then calls
+// resetLocked.
+func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		old := sh.t
+		sh.t = newTable[K, V]()
+		sh.mu.Unlock()
+		if c.hooks.OnEvict != nil {
+			old.all(func(e *entry[K, V]) bool {
+				if !e.neg() {
+					c.removed(r, e.key, e.value, Cleared)
+				}
+				return true
+			})
+		}
+	}
 }
 
 // weigh returns the weight of an entry, clamped to [0, MaxInt32].

@@ -264,11 +264,12 @@ func TestEvictionContract(t *testing.T) {
 				got = append(got, k)
 			}
 			for i := range c.shards {
-				for k, e := range c.shards[i].m {
+				c.shards[i].t.all(func(e *entry[string, int]) bool {
 					if e.expiredAt(clk.Now().UnixNano()) {
-						got = append(got, k) // expired but still stored
+						got = append(got, e.key) // expired but still stored
 					}
-				}
+					return true
+				})
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, tt.want) {
@@ -283,8 +284,16 @@ func TestEvictionContract(t *testing.T) {
 }
 
 // TestEvictionMatchesReference drives the cache and a naive model of the
-// contract with the same pseudo-random operations and compares the keys.
+// contract with the same pseudo-random operations and compares the keys,
+// also with write orders renumbered every few writes (as they are every
+// 2^32 writes).
 func TestEvictionMatchesReference(t *testing.T) {
+	for _, seqMax := range []uint32{math.MaxUint32, 40} {
+		t.Run(fmt.Sprint("seqMax=", seqMax), func(t *testing.T) { testEvictionMatchesReference(t, seqMax) })
+	}
+}
+
+func testEvictionMatchesReference(t *testing.T, seqMax uint32) {
 	type ref struct {
 		hits uint64
 		seq  int
@@ -293,6 +302,7 @@ func TestEvictionMatchesReference(t *testing.T) {
 	clk := newFakeClock()
 	const max = 16
 	c := New[int, int](Options{MaxSize: max, Now: clk.Now})
+	c.pol.(*lfuHeap[int, int]).seqMax = seqMax
 	model := map[int]*ref{}
 	seq := 0
 	rnd := uint64(42)

@@ -1,21 +1,31 @@
 package cache
 
-import "sync/atomic"
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync/atomic"
+)
 
 // entry is one stored key. The map of its shard points to it until it is
-// removed; a removed entry is never reused.
+// removed; a removed entry is never reused. It is kept to 64 bytes for
+// string keys and values: write order lives in the policy, weights in
+// Cache.weights.
 type entry[K comparable, V any] struct {
 	key     K
 	value   V     // written under Cache.mu and the shard lock; read under either
-	created int64 // Unix nanoseconds of the last write; guarded like value
+	created int64 // Unix nanoseconds of the last write, negMark for a remembered ErrNotFound; guarded like value
 	expires int64 // Unix nanoseconds; 0 means never; guarded like value
 	hits    atomic.Uint64
-	seq     uint64 // write order (last Put); guarded by Cache.mu
-	idx     int32  // position in the policy structure; guarded by Cache.mu
-	expIdx  int32  // position in the expiry heap, -1 if absent; guarded by Cache.mu
-	weight  int32  // Hooks.Weigher of the entry; guarded by Cache.mu
-	neg     bool   // a remembered ErrNotFound, not a value; guarded like value
+	idx     int32 // position in the policy structure; guarded by Cache.mu
+	expIdx  int32 // position in the expiry heap, -1 if absent; guarded by Cache.mu
 }
+
+// negMark in entry.created marks a remembered ErrNotFound rather than a
+// value.
+const negMark = math.MinInt64
+
+func (e *entry[K, V]) neg() bool { return e.created == negMark }
 
 // expiredAt reports whether e is expired at now (Unix nanoseconds). An
 // entry is expired from its ExpiresAt on.
@@ -26,10 +36,11 @@ func (e *entry[K, V]) expiredAt(now int64) bool {
 // policy is what a full cache asks for a victim. Every method is called
 // with Cache.mu held.
 type policy[K comparable, V any] interface {
-	insert(e *entry[K, V]) // a new entry; e.hits and e.seq are set
-	update(e *entry[K, V]) // e was overwritten: e.hits is 0, e.seq is new
+	insert(e *entry[K, V]) // a new entry, the newest write; e.hits is set
+	update(e *entry[K, V]) // e was overwritten: e.hits is 0, it is the newest write
 	remove(e *entry[K, V])
-	victim() *entry[K, V] // the entry to evict next, nil when empty
+	victim() *entry[K, V]        // the entry to evict next, nil when empty
+	order(e *entry[K, V]) uint64 // increases with the time of e's last write
 	reset()
 }
 
@@ -37,17 +48,19 @@ type policy[K comparable, V any] interface {
 // levels of a binary one, and the four children share a cache line or two.
 const heapArity = 4
 
-// lfuSlot is a heap element: the entry and the (count, write order) key it
-// was filed under. The recorded count may lag behind e.hits, never exceed it.
+// lfuSlot is a heap element: the entry and the key it was filed under,
+// its access count (saturated at 2^32-1) in the high half and its write
+// order in the low half, so that one integer comparison orders slots by
+// (count, write order). The recorded count may lag behind e.hits, never
+// exceed it.
 type lfuSlot[K comparable, V any] struct {
-	e    *entry[K, V]
-	hits uint64
-	seq  uint64
+	e   *entry[K, V]
+	key uint64
 }
 
-func (a *lfuSlot[K, V]) less(b *lfuSlot[K, V]) bool {
-	return a.hits < b.hits || a.hits == b.hits && a.seq < b.seq
-}
+const maxRecorded = math.MaxUint32
+
+func recorded(hits uint64) uint64 { return min(hits, maxRecorded) }
 
 // lfuHeap is the ExactLFU policy: a min-heap on (access count, write order)
 // that is repaired lazily. Gets only raise counts and never touch the heap;
@@ -55,21 +68,65 @@ func (a *lfuSlot[K, V]) less(b *lfuSlot[K, V]) bool {
 // key is at most the entry's current key, and when the root's recorded key
 // is current it is the true minimum. victim re-files a stale root with its
 // current count and looks again: O(log n) per repair, each repair paid for
-// by the Gets that raised the count.
+// by the Gets that raised the count. Counts beyond 2^32-1 compare equal
+// (write order decides among them).
 type lfuHeap[K comparable, V any] struct {
-	s []lfuSlot[K, V]
+	s      []lfuSlot[K, V]
+	seq    uint32 // last write order handed out
+	seqMax uint32 // renumber when seq reaches it (a variable for tests)
+	max    int    // capacity the slots grow to, at most
+}
+
+func newLFUHeap[K comparable, V any](maxSize int) *lfuHeap[K, V] {
+	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize}
+}
+
+// nextSeq returns a write order above every one in the heap.
+func (h *lfuHeap[K, V]) nextSeq() uint64 {
+	if h.seq >= h.seqMax {
+		h.renumber()
+	}
+	h.seq++
+	return uint64(h.seq)
+}
+
+// renumber rewrites the write orders as 1..n keeping their order, which
+// keeps the heap valid. It runs once per 2^32 writes.
+func (h *lfuHeap[K, V]) renumber() {
+	idx := make([]int32, len(h.s))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		return cmp.Compare(uint32(h.s[a].key), uint32(h.s[b].key))
+	})
+	for n, i := range idx {
+		h.s[i].key = h.s[i].key&^maxRecorded | uint64(n+1)
+	}
+	h.seq = uint32(len(idx))
 }
 
 func (h *lfuHeap[K, V]) insert(e *entry[K, V]) {
-	h.s = append(h.s, lfuSlot[K, V]{e: e, hits: e.hits.Load(), seq: e.seq})
+	if len(h.s) == cap(h.s) {
+		// Grow to at most the cache's capacity, so that a full cache
+		// wastes no slots.
+		n := max(min(2*cap(h.s), h.max), len(h.s)+1, 16)
+		h.s = slices.Grow(h.s, n-len(h.s))
+	}
+	seq := h.nextSeq()
+	h.s = append(h.s, lfuSlot[K, V]{e: e, key: recorded(e.hits.Load())<<32 | seq})
 	h.up(len(h.s) - 1)
 }
 
 func (h *lfuHeap[K, V]) update(e *entry[K, V]) {
+	seq := h.nextSeq()
 	i := int(e.idx)
-	h.s[i].hits = e.hits.Load()
-	h.s[i].seq = e.seq
+	h.s[i].key = recorded(e.hits.Load())<<32 | seq
 	h.fix(i)
+}
+
+func (h *lfuHeap[K, V]) order(e *entry[K, V]) uint64 {
+	return h.s[e.idx].key & maxRecorded
 }
 
 func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
@@ -89,11 +146,11 @@ func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
 func (h *lfuHeap[K, V]) victim() *entry[K, V] {
 	for len(h.s) > 0 {
 		root := &h.s[0]
-		cur := root.e.hits.Load()
-		if cur == root.hits {
+		cur := recorded(root.e.hits.Load())
+		if cur == root.key>>32 {
 			return root.e
 		}
-		root.hits = cur
+		root.key = cur<<32 | root.key&maxRecorded
 		h.down(0)
 	}
 	return nil
@@ -105,7 +162,7 @@ func (h *lfuHeap[K, V]) reset() {
 }
 
 func (h *lfuHeap[K, V]) fix(i int) {
-	if i > 0 && h.s[i].less(&h.s[(i-1)/heapArity]) {
+	if i > 0 && h.s[i].key < h.s[(i-1)/heapArity].key {
 		h.up(i)
 	} else {
 		h.down(i)
@@ -113,17 +170,18 @@ func (h *lfuHeap[K, V]) fix(i int) {
 }
 
 func (h *lfuHeap[K, V]) up(i int) {
-	x := h.s[i]
+	s := h.s
+	x := s[i]
 	for i > 0 {
 		p := (i - 1) / heapArity
-		if ph := h.s[p].hits; x.hits > ph || x.hits == ph && x.seq > h.s[p].seq {
+		if x.key >= s[p].key {
 			break
 		}
-		h.s[i] = h.s[p]
-		h.s[i].e.idx = int32(i)
+		s[i] = s[p]
+		s[i].e.idx = int32(i)
 		i = p
 	}
-	h.s[i] = x
+	s[i] = x
 	x.e.idx = int32(i)
 }
 
@@ -136,14 +194,13 @@ func (h *lfuHeap[K, V]) down(i int) {
 		if c >= n {
 			break
 		}
-		m := c
-		mh, ms := s[c].hits, s[c].seq
+		m, mk := c, s[c].key
 		for j := c + 1; j < c+heapArity && j < n; j++ {
-			if jh := s[j].hits; jh < mh || jh == mh && s[j].seq < ms {
-				m, mh, ms = j, jh, s[j].seq
+			if s[j].key < mk {
+				m, mk = j, s[j].key
 			}
 		}
-		if x.hits < mh || x.hits == mh && x.seq < ms {
+		if x.key <= mk {
 			break
 		}
 		s[i] = s[m]

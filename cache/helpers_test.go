@@ -43,14 +43,31 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 	defer c.mu.Unlock()
 	n := 0
 	for i := range c.shards {
-		for k, e := range c.shards[i].m {
+		c.shards[i].t.all(func(e *entry[K, V]) bool {
 			n++
-			if e.key != k {
-				t.Fatalf("entry filed under %v has key %v", k, e.key)
+			k := e.key
+			if h := c.hash(k); int(h&(shardCount-1)) != i || c.shards[i].t.get(h, k) != e {
+				t.Fatalf("entry %v cannot be found", k)
 			}
 			if (e.expires != 0) != (e.expIdx >= 0) {
 				t.Fatalf("entry %v: expires %d but expiry heap index %d", k, e.expires, e.expIdx)
 			}
+			return true
+		})
+		if c.shards[i].t.n > len(c.shards[i].t.slots)*7/8 {
+			t.Fatalf("shard %d: table over 7/8 full", i)
+		}
+	}
+	if c.weights != nil {
+		var sum int64
+		for e, w := range c.weights {
+			if w <= 0 || e.idx < 0 {
+				t.Fatalf("weights holds %d for entry %v (idx %d)", w, e.key, e.idx)
+			}
+			sum += int64(w)
+		}
+		if sum != c.bytes {
+			t.Fatalf("bytes = %d, weights sum to %d", c.bytes, sum)
 		}
 	}
 	if got := int(c.size.Load()); got != n {
@@ -68,14 +85,14 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 			if int(s.e.idx) != i {
 				t.Fatalf("heap slot %d: entry says %d", i, s.e.idx)
 			}
-			if s.hits > s.e.hits.Load() {
-				t.Fatalf("heap slot %d: recorded %d > current %d", i, s.hits, s.e.hits.Load())
+			if s.key>>32 > recorded(s.e.hits.Load()) {
+				t.Fatalf("heap slot %d: recorded %d > current %d", i, s.key>>32, s.e.hits.Load())
 			}
-			if s.seq != s.e.seq {
-				t.Fatalf("heap slot %d: seq %d, entry %d", i, s.seq, s.e.seq)
-			}
-			if i > 0 && s.less(&h.s[(i-1)/heapArity]) {
+			if i > 0 && s.key < h.s[(i-1)/heapArity].key {
 				t.Fatalf("heap order broken at %d", i)
+			}
+			if uint32(s.key) > h.seq || uint32(s.key) == 0 {
+				t.Fatalf("heap slot %d: write order %d outside 1..%d", i, uint32(s.key), h.seq)
 			}
 		}
 	}

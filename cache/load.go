@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"runtime/debug"
 )
 
@@ -63,13 +62,13 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 	if key != key {
 		return load(ctx, key) // such a key is never stored
 	}
-	h := maphash.Comparable(c.seed, key)
+	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
 	sh.mu.RLock()
-	if e := sh.m[key]; e != nil {
+	if e := sh.t.get(h, key); e != nil {
 		now := c.clock.nano()
 		if !e.expiredAt(now) {
-			if e.neg {
+			if e.neg() {
 				sh.mu.RUnlock()
 				sh.misses.Add(1)
 				return zero, ErrNotFound
@@ -98,9 +97,9 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, key K, load func(context.Con
 		return zero, err
 	}
 	c.mu.Lock()
-	if e := c.shardOf(key).m[key]; e != nil && !e.expiredAt(c.clock.nano()) {
+	if e := c.lookup(key); e != nil && !e.expiredAt(c.clock.nano()) {
 		// Stored since the lookup above.
-		v, neg := e.value, e.neg
+		v, neg := e.value, e.neg()
 		if !neg {
 			e.hits.Add(1)
 		}
@@ -206,8 +205,8 @@ func (c *Cache[K, V]) complete(key K, ld *call[V], v V, err error) {
 		var zero V
 		c.setLocked(key, zero, now, now, c.deadline(now, c.cfg.negativeTTL), 0, true, 0, &r)
 	default:
-		e := c.shardOf(key).m[key]
-		if e != nil && !e.neg && e.expiredAt(now) && !e.expiredAt(now-c.cfg.staleFor) {
+		e := c.lookup(key)
+		if e != nil && !e.neg() && e.expiredAt(now) && !e.expiredAt(now-c.cfg.staleFor) {
 			v, err, ld.stale = e.value, nil, true
 		}
 	}

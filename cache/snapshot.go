@@ -29,11 +29,12 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			now := c.clock.nano()
 			buf = buf[:0]
 			sh.mu.RLock()
-			for k, e := range sh.m {
-				if !e.neg && !e.expiredAt(now) {
-					buf = append(buf, kv{k, e.value})
+			sh.t.all(func(e *entry[K, V]) bool {
+				if !e.neg() && !e.expiredAt(now) {
+					buf = append(buf, kv{e.key, e.value})
 				}
-			}
+				return true
+			})
 			sh.mu.RUnlock()
 			for _, p := range buf {
 				if !yield(p.k, p.v) {
@@ -94,12 +95,12 @@ func (c *Cache[K, V]) Save(w io.Writer) error {
 	now := c.clock.nano()
 	items := make([]item, 0, c.size.Load())
 	for i := range c.shards {
-		for k, e := range c.shards[i].m {
-			if e.neg || e.expiredAt(now) {
-				continue
+		c.shards[i].t.all(func(e *entry[K, V]) bool {
+			if !e.neg() && !e.expiredAt(now) {
+				items = append(items, item{snapshotRecord[K, V]{e.key, e.value, e.created, e.expires, e.hits.Load()}, c.pol.order(e)})
 			}
-			items = append(items, item{snapshotRecord[K, V]{k, e.value, e.created, e.expires, e.hits.Load()}, e.seq})
-		}
+			return true
+		})
 	}
 	c.mu.Unlock()
 	slices.SortFunc(items, func(a, b item) int { return cmpUint64(a.seq, b.seq) })
@@ -162,24 +163,8 @@ func (c *Cache[K, V]) Load(r io.Reader) error {
 	for _, ld := range c.loads {
 		ld.superseded = true
 	}
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		old := sh.m
-		sh.m = make(map[K]*entry[K, V])
-		sh.mu.Unlock()
-		if c.hooks.OnEvict != nil {
-			for k, e := range old {
-				if !e.neg {
-					c.removed(&rm, k, e.value, Cleared)
-				}
-			}
-		}
-	}
-	c.pol.reset()
-	c.exp.reset()
-	c.size.Store(0)
-	c.bytes = 0
+	c.emptyShards(&rm)
+	c.resetLocked()
 	now := c.clock.nano()
 	for i, rec := range recs {
 		if rec.ExpiresAt != 0 && now >= rec.ExpiresAt || rec.Key != rec.Key {

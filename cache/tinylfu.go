@@ -26,6 +26,7 @@ const (
 type tnode[K comparable, V any] struct {
 	e          *entry[K, V]
 	h          uint64 // hash of the key, for the sketch
+	seq        uint64 // write order
 	prev, next int32  // -1 ends a list
 	list       uint8
 }
@@ -42,6 +43,7 @@ type tinyLFU[K comparable, V any] struct {
 	free   []int32
 	lists  [3]tlist
 	max    int // entries the cache may hold
+	seq    uint64
 	winMax int // window size, tuned by the climber
 	proMax int // protected segment size
 	sketch sketch
@@ -80,7 +82,8 @@ func (t *tinyLFU[K, V]) insert(e *entry[K, V]) {
 		i = int32(len(t.nodes) - 1)
 	}
 	h := maphash.Comparable(t.seed, e.key)
-	t.nodes[i] = tnode[K, V]{e: e, h: h, prev: -1, next: -1}
+	t.seq++
+	t.nodes[i] = tnode[K, V]{e: e, h: h, seq: t.seq, prev: -1, next: -1}
 	e.idx = i
 	t.sketch.increment(h)
 	t.pushFront(inWindow, i)
@@ -89,7 +92,13 @@ func (t *tinyLFU[K, V]) insert(e *entry[K, V]) {
 }
 
 // update treats an overwrite as an access.
-func (t *tinyLFU[K, V]) update(e *entry[K, V]) { t.access(e) }
+func (t *tinyLFU[K, V]) update(e *entry[K, V]) {
+	t.seq++
+	t.nodes[e.idx].seq = t.seq
+	t.access(e)
+}
+
+func (t *tinyLFU[K, V]) order(e *entry[K, V]) uint64 { return t.nodes[e.idx].seq }
 
 // access records a read of e, drained from the read buffers.
 func (t *tinyLFU[K, V]) access(e *entry[K, V]) {
