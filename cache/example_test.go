@@ -1,7 +1,11 @@
 package cache_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/edgeinfra/edgeinfra/cache"
@@ -53,4 +57,85 @@ func ExampleCache_PurgeExpired() {
 	// stored: 3
 	// purged: 1
 	// stored: 2
+}
+
+func ExampleCache_GetOrLoad() {
+	c := cache.New[string, string](cache.Options{NegativeTTL: time.Minute})
+	defer c.Close()
+	origin := map[string]string{"fra": "Frankfurt"}
+	load := func(ctx context.Context, key string) (string, error) {
+		fmt.Println("loading", key)
+		if v, ok := origin[key]; ok {
+			return v, nil
+		}
+		return "", cache.ErrNotFound // remembered for NegativeTTL
+	}
+	ctx := context.Background()
+	for _, k := range []string{"fra", "fra", "xyz", "xyz"} {
+		v, err := c.GetOrLoad(ctx, k, load)
+		fmt.Printf("%s: %q %v\n", k, v, err)
+	}
+	// Output:
+	// loading fra
+	// fra: "Frankfurt" <nil>
+	// fra: "Frankfurt" <nil>
+	// loading xyz
+	// xyz: "" cache: not found
+	// xyz: "" cache: not found
+}
+
+func ExampleNewWith() {
+	c := cache.NewWith(cache.Options{MaxSize: 100, MaxBytes: 10}, cache.Hooks[string, string]{
+		Weigher: func(key, value string) int { return len(value) },
+		OnEvict: func(key, value string, cause cache.RemovalCause) {
+			fmt.Printf("%s left: %s\n", key, cause)
+		},
+	})
+	c.Put("a", "12345", cache.DefaultTTL)
+	c.Put("b", "12345", cache.DefaultTTL)
+	c.Get("b")
+	c.Put("c", "123", cache.DefaultTTL) // over 10 bytes: evicts a, never read
+	c.Put("b", "1", cache.DefaultTTL)
+	c.Delete("c")
+	fmt.Println(c.Stats().Bytes, "bytes")
+	// Output:
+	// a left: evicted
+	// b left: replaced
+	// c left: deleted
+	// 1 bytes
+}
+
+func ExampleCache_Save() {
+	c := cache.New[string, int](cache.Options{})
+	c.Put("requests", 42, time.Hour)
+	c.Get("requests")
+
+	var snapshot bytes.Buffer // a file, in a real warm restart
+	if err := c.Save(&snapshot); err != nil {
+		panic(err)
+	}
+	restarted := cache.New[string, int](cache.Options{})
+	if err := restarted.Load(&snapshot); err != nil {
+		panic(err)
+	}
+	e, _ := restarted.Peek("requests")
+	fmt.Println(e.Value, e.AccessCount)
+
+	err := restarted.Load(strings.NewReader("not a snapshot"))
+	fmt.Println(errors.Is(err, cache.ErrInvalidSnapshot), restarted.Len())
+	// Output:
+	// 42 1
+	// true 1
+}
+
+func ExampleCache_All() {
+	c := cache.New[string, int](cache.Options{})
+	c.Put("a", 1, cache.DefaultTTL)
+	c.Put("b", 2, cache.DefaultTTL)
+	sum := 0
+	for _, v := range c.All() {
+		sum += v
+	}
+	fmt.Println(sum)
+	// Output: 3
 }
