@@ -29,12 +29,29 @@
 // holds more than MaxSize entries. A Put of a stored key replaces its value
 // and TTL, resets its access count to zero and never evicts another key.
 //
-// Eviction costs O(log n): access counts are exact atomic counters on the
-// entries, and a 4-ary min-heap on (count, write order) is repaired lazily,
-// since Gets only raise counts; a second heap orders expiry times. Readers
-// never take the cache-wide lock: the key space is split into shards whose
-// read locks are shared by Gets, so Gets of different keys proceed in
-// parallel. Hits and updates of an existing key do not allocate.
+// New panics if Options.MaxSize is negative; no other option panics (see
+// [Options] for what each out-of-range value means).
+//
+// # Cost and memory
+//
+// Eviction costs O(log n), never a scan: access counts are exact atomic
+// counters on the entries, and a 4-ary min-heap on (count, write order) is
+// repaired lazily, since between two writes of an entry Gets only raise
+// its count; a second heap orders expiry times, so removing every expired
+// entry costs O(log n) per entry removed. A Put that evicts costs about
+// 0.5 µs at 1,000 entries, 0.8 µs at 100,000 and 1.3 µs at 1,000,000 on
+// a small two-core machine (BenchmarkPutEvict), the growth being cache
+// misses, not work.
+//
+// Readers never take the cache-wide lock: keys are spread over 64 shards,
+// each an open-addressing table of entry pointers under a read-write lock
+// that Gets share, so Gets of different keys proceed in parallel and Gets
+// of one key only share an atomic counter. Writers serialize on one lock.
+// Hits and updates of an existing key do not allocate; inserting a key
+// allocates its entry. For string keys and values the cache adds about 97
+// bytes per entry to the strings themselves (entry, heap slot, table slot).
+// A Get of an expiring entry reads the clock; one of an entry that never
+// expires does not.
 //
 // # The adaptive policy
 //
@@ -145,7 +162,10 @@
 //
 // Every method of [Cache] is safe for concurrent use. Each call is atomic
 // with respect to the others, except [Cache.All], which is weakly
-// consistent. Hooks are never called while the cache holds a lock.
+// consistent, and Stats and Summary, whose counters are read one after
+// the other. Hooks are never called while the cache holds a lock.
+// GetOrLoad runs each load on a goroutine of its own, and RefreshAhead
+// each refresh; [Cache.Close] waits for them.
 //
 // # Choices where the contract is silent
 //

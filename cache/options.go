@@ -92,8 +92,9 @@ type Hooks[K comparable, V any] struct {
 	// the entry and delays that call's return: it should be quick.
 	OnEvict func(key K, value V, cause RemovalCause)
 	// Weigher returns the size of an entry, in whatever unit MaxBytes
-	// uses. It must be quick and deterministic; negative weights count
-	// as zero. Nil means every entry weighs zero.
+	// uses. It is called once per write, with no lock held, and its
+	// result is kept; negative weights count as zero and weights are
+	// capped at 2^31-1. Nil means every entry weighs zero.
 	Weigher func(key K, value V) int
 }
 
