@@ -187,9 +187,12 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 			c.removed(r, key, old, Replaced)
 		}
 		if c.cfg.maxBytes > 0 && c.bytes > c.cfg.maxBytes {
-			c.pol.remove(e) // a replacement never evicts itself
+			// A replacement never evicts itself, even if already expired.
+			c.pol.remove(e)
+			c.exp.remove(e)
 			c.makeRoom(now, 0, 0, r)
 			c.pol.insert(e)
+			c.exp.set(e)
 		}
 		return
 	}

@@ -134,3 +134,21 @@ func TestAll(t *testing.T) {
 		t.Errorf("All changed Stats: %+v", s)
 	}
 }
+
+// TestExpiredReplacementOverBudget overwrites a key with an already expired
+// value that overflows MaxBytes: the other entry goes, the key stays.
+func TestExpiredReplacementOverBudget(t *testing.T) {
+	c := NewWith(Options{MaxBytes: 10}, Hooks[string, string]{
+		Weigher: func(k, v string) int { return len(v) },
+	})
+	c.Put("p", "xx", DefaultTTL)
+	c.Put("c", "xxxxxxxx", DefaultTTL)
+	c.Put("c", "xxxxxxxxx", -time.Second)
+	if c.Len() != 1 || c.Stats().Bytes != 9 {
+		t.Errorf("Len %d, bytes %d, want 1, 9", c.Len(), c.Stats().Bytes)
+	}
+	if _, ok := c.Peek("p"); ok {
+		t.Error("p was not evicted")
+	}
+	checkInvariants(t, c)
+}

@@ -59,7 +59,8 @@ type Options struct {
 	// entries do not expire by default.
 	DefaultTTL time.Duration
 	// Now returns the current time. Nil means time.Now (read through the
-	// monotonic clock).
+	// monotonic clock). It may be called with a lock held and must not
+	// call the cache.
 	Now func() time.Time
 
 	// StaleFor keeps an expired entry this much longer so that GetOrLoad
