@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 )
 
 // W-TinyLFU, after Einziger, Friedman and Manes, "TinyLFU: A Highly
@@ -171,7 +172,7 @@ func (t *tinyLFU[K, V]) victim() *entry[K, V] {
 	}
 	// Caffeine admits a warm candidate now and then, so that an attacker
 	// cannot pin the victim by inflating its frequency.
-	if cf >= 6 && t.nodes[cand].h&127 == 0 {
+	if cf >= 6 && rand.Uint32()&127 == 0 {
 		return t.nodes[vic].e
 	}
 	return t.nodes[cand].e
