@@ -1,0 +1,31 @@
+// Package wire defines how the edgeinfra hub and its agents talk over NATS:
+// the subjects, the JetStream stream and key-value bucket, and the message
+// types with their strict, size-limited decoders.
+//
+// # Subjects
+//
+//	edgeinfra.hb.<node>       core NATS      agent → hub   Heartbeat (JSON), every --heartbeat
+//	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<version>
+//	edgeinfra.metrics.<node>  stream EDGEINFRA agent → hub  metrics delta (metrics binary snapshot), Nats-Msg-Id <node>.m.<epoch>.<seq>
+//	KV edgeinfra-desired, key <node>           hub → agent  desired State (JSON), set by operators
+//
+// Heartbeats are frequent, small and only the newest matters, so they go
+// over core NATS: a lost one is replaced by the next. State changes and
+// metric deltas must not be lost or counted twice, so agents publish them to
+// the EDGEINFRA stream and wait for its acknowledgement; the message ID makes
+// a republished message (after a timeout or a reconnect) a duplicate that
+// JetStream drops within its de-duplication window, and the hub also skips
+// any state version it has already applied. An acknowledged publish is
+// durable in the stream, so the agent then confirms the change locally
+// (statesync ConfirmSync). Each hub reads the stream with its own durable
+// consumer, so several hubs on one NATS cluster each see the whole fleet.
+// Desired state lives in a key-value bucket, so an agent that was offline
+// finds the latest value when it comes back.
+//
+// # Limits
+//
+// Node IDs become subject tokens: 1 to 64 characters of letters, digits, '-'
+// and '_' ([ValidNodeID]). Every message is at most [MaxMessageSize] bytes;
+// JSON decoders reject unknown fields, trailing data and wrong versions with
+// an error that says what was wrong.
+package wire
