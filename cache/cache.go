@@ -104,7 +104,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		sh.mu.RUnlock()
 		sh.hits.Add(1)
 		if c.reads != nil {
-			c.recordRead(e, h)
+			c.recordRead(e)
 		}
 		return v, true
 	}

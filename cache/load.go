@@ -78,7 +78,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 			sh.mu.RUnlock()
 			sh.hits.Add(1)
 			if c.reads != nil {
-				c.recordRead(e, h)
+				c.recordRead(e)
 			}
 			if c.cfg.refreshAhead > 0 && exp != 0 && exp-now <= c.cfg.refreshAhead {
 				c.refresh(ctx, key, load)

@@ -1,6 +1,9 @@
 package cache
 
-import "sync"
+import (
+	"math/rand/v2"
+	"sync"
+)
 
 // Reads under WTinyLFU must reach the policy, which lives under Cache.mu,
 // but a Get must not wait for that lock. So a Get appends the entry to one
@@ -29,9 +32,11 @@ func newReadBuffer[K comparable, V any]() *readBuffer[K, V] {
 	return &readBuffer[K, V]{}
 }
 
-// recordRead queues a read of e for the policy.
-func (c *Cache[K, V]) recordRead(e *entry[K, V], h uint64) {
-	s := &c.reads.stripes[(h>>8)&(readStripes-1)]
+// recordRead queues a read of e for the policy. The stripe is picked at
+// random, not by key, so that the reads of one hot key spread over all
+// stripes instead of contending for one.
+func (c *Cache[K, V]) recordRead(e *entry[K, V]) {
+	s := &c.reads.stripes[rand.Uint32()&(readStripes-1)]
 	if !s.mu.TryLock() {
 		return
 	}
