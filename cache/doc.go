@@ -57,7 +57,11 @@
 //
 // Exact LFU never forgets: a key that was popular yesterday keeps its
 // count and outlives today's popular keys, and a Put of a new key into a
-// cache of read entries always evicts the newest unread entry. Where
+// cache of read entries always evicts the newest unread entry. On the
+// bench module's traces it matches W-TinyLFU within about two points on
+// stable Zipf and scan workloads, but hits 9-39% where W-TinyLFU hits
+// 36-65% on a working set that shifts, and 0% on a loop larger than the
+// cache (W-TinyLFU: 7-46%). Where
 // popularity shifts, set Options.Policy to [WTinyLFU]: new entries enter
 // a small LRU window; an entry leaving the window is admitted to the main
 // space (a segmented LRU) only if a count-min sketch,

@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -331,4 +333,66 @@ func TestTTLJitter(t *testing.T) {
 	if e, _ := c.Peek(-1); !e.ExpiresAt.IsZero() {
 		t.Error("NoExpiration got jitter")
 	}
+}
+
+func TestLoaderGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New[string, int](Options{})
+		defer c.Close()
+		_, err := c.GetOrLoad(t.Context(), "k", func(context.Context, string) (int, error) {
+			runtime.Goexit()
+			return 0, nil
+		})
+		if !errors.Is(err, errGoexit) {
+			t.Errorf("GetOrLoad with a loader calling Goexit = %v", err)
+		}
+	})
+}
+
+func TestStaleEntriesGoFirstWhenFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New[string, int](Options{MaxSize: 2, DefaultTTL: time.Minute, StaleFor: time.Hour})
+		c.Put("stale", 1, DefaultTTL)
+		c.Put("live", 2, NoExpiration)
+		time.Sleep(2 * time.Minute)
+		if n := c.PurgeExpired(); n != 0 {
+			t.Errorf("PurgeExpired within the stale window removed %d", n)
+		}
+		c.Put("new", 3, DefaultTTL)
+		if _, ok := c.Peek("live"); !ok || c.Len() != 2 {
+			t.Errorf("a full cache evicted a live entry before the stale one (Len %d)", c.Len())
+		}
+		if s := c.Stats(); s.Expirations != 1 || s.Evictions != 0 {
+			t.Errorf("Stats = %+v, want 1 expiration", s)
+		}
+	})
+}
+
+func TestFeaturesUnderWTinyLFU(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New[string, int](Options{Policy: WTinyLFU, MaxSize: 10, DefaultTTL: time.Minute, StaleFor: time.Hour})
+		defer c.Close()
+		load := func(_ context.Context, k string) (int, error) { return len(k), nil }
+		if v, err := c.GetOrLoad(t.Context(), "abc", load); v != 3 || err != nil {
+			t.Fatalf("GetOrLoad = %d, %v", v, err)
+		}
+		c.Get("abc")
+		var buf bytes.Buffer
+		if err := c.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		d := New[string, int](Options{Policy: WTinyLFU, MaxSize: 10})
+		if err := d.Load(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := d.Peek("abc"); !ok || e.Value != 3 || e.AccessCount != 1 {
+			t.Errorf("after Load: %+v, %v", e, ok)
+		}
+		time.Sleep(2 * time.Minute)
+		fail := errors.New("down")
+		if v, err := c.GetOrLoad(t.Context(), "abc", func(context.Context, string) (int, error) { return 0, fail }); v != 3 || err != nil {
+			t.Errorf("stale-if-error under WTinyLFU = %d, %v", v, err)
+		}
+		checkInvariants(t, c)
+	})
 }
