@@ -45,7 +45,8 @@ type call[V any] struct {
 // for one key share one call of load, whose value is stored with the
 // default TTL. Each caller honours its own ctx: a caller whose ctx is done
 // returns ctx.Err() at once, while the load goes on for the others and is
-// still stored. The loader's ctx carries the values of the ctx of the
+// still stored (a hit answers even when ctx is already done, as it does
+// not wait). The loader's ctx carries the values of the ctx of the
 // caller that started it, is not cancelled with it, and is cancelled by
 // Close.
 //

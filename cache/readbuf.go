@@ -46,8 +46,10 @@ func (c *Cache[K, V]) recordRead(e *entry[K, V]) {
 		if c.mu.TryLock() {
 			c.applyReads(s)
 			c.mu.Unlock()
+		} else {
+			clear(s.buf[:]) // dropped; keep no removed entry alive
+			s.n = 0
 		}
-		s.n = 0 // applied or dropped
 	}
 	s.mu.Unlock()
 }
