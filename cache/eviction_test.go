@@ -219,4 +219,3 @@ func testEvictionMatchesReference(t *testing.T, seqMax uint32) {
 	}
 	checkInvariants(t, c)
 }
-
