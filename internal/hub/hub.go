@@ -1,0 +1,447 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeinfra/edgeinfra/health"
+	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/metrics"
+	"github.com/edgeinfra/edgeinfra/node"
+)
+
+// Config configures a hub. The zero value runs an embedded NATS server on a
+// random loopback port, keeps everything in memory and serves HTTP on a
+// random loopback port.
+type Config struct {
+	// HTTPAddr is the HTTP API's listen address. Empty means 127.0.0.1:0.
+	HTTPAddr string
+	// NATSListen is the embedded NATS server's client address. Empty means
+	// 127.0.0.1 on a random port. Ignored with NATSURL.
+	NATSListen string
+	// NATSURL connects to an existing NATS cluster (with JetStream) instead
+	// of embedding a server.
+	NATSURL string
+	// DataDir keeps JetStream's files (the stream of state changes and
+	// metric deltas, and desired state). Empty means memory only.
+	DataDir string
+	// HeartbeatTimeout is how old a node's last heartbeat may be for the
+	// node to be healthy. Zero means 60s.
+	HeartbeatTimeout time.Duration
+	// SweepInterval is how often the hub checks every node's health (the
+	// checks make the per-node history). Zero means HeartbeatTimeout/10,
+	// between 100ms and 5s.
+	SweepInterval time.Duration
+	// Name identifies this hub in logs and in NATS. Empty means "hub".
+	Name string
+	// MaxSeries bounds the fleet's (function, node) metric series. Zero
+	// means 100000.
+	MaxSeries int
+	// Logger receives the hub's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Dashboard, when set, is served at "/".
+	Dashboard http.Handler
+}
+
+// Hub is a running hub: NATS (embedded or external), the fleet registry,
+// health checks, metric aggregation and the HTTP API.
+type Hub struct {
+	cfg     Config
+	log     *slog.Logger
+	timeout time.Duration
+
+	ns      *server.Server // nil with an external NATS
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	desired jetstream.KeyValue
+
+	reg     *registry
+	monitor *health.Monitor
+	agg     *metrics.Aggregator
+	stats   hubStats
+
+	lastReport atomic.Pointer[health.ClusterReport]
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+	handler http.Handler
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+type hubStats struct {
+	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, rejected atomic.Uint64
+}
+
+// Start starts a hub and returns once NATS, the stream and the HTTP server
+// are ready. The hub runs until Close (or until ctx is cancelled, after
+// which Close still has to be called to wait for it).
+func Start(ctx context.Context, cfg Config) (*Hub, error) {
+	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if cfg.Name == "" {
+		h.cfg.Name = "hub"
+	}
+	h.timeout = cfg.HeartbeatTimeout
+	if h.timeout <= 0 {
+		h.timeout = 60 * time.Second
+	}
+	h.monitor = health.NewMonitor(health.Options{HeartbeatTimeout: h.timeout, HistorySize: 100})
+	maxSeries := cfg.MaxSeries
+	if maxSeries == 0 {
+		maxSeries = 100_000
+	}
+	h.agg = metrics.NewWithOptions(metrics.Options{MaxSeries: maxSeries})
+
+	ok := false
+	defer func() {
+		if !ok {
+			h.shutdown()
+		}
+	}()
+	if err := h.startNATS(); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	if err := h.startStreams(ctx, runCtx); err != nil {
+		return nil, err
+	}
+	if err := h.startHTTP(); err != nil {
+		return nil, err
+	}
+	h.wg.Go(func() { h.sweepLoop(runCtx) })
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-runCtx.Done():
+		}
+	}()
+	ok = true
+	h.log.Info("hub started", "http", h.HTTPAddr(), "nats", h.NATSURL(), "data", cfg.DataDir, "embedded_nats", h.ns != nil)
+	return h, nil
+}
+
+func (h *Hub) startNATS() error {
+	url := h.cfg.NATSURL
+	opts := []nats.Option{nats.Name("edgeinfra-" + h.cfg.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if url == "" {
+		host, port, err := splitHostPort(h.cfg.NATSListen, "127.0.0.1", server.RANDOM_PORT)
+		if err != nil {
+			return fmt.Errorf("hub: --nats-listen %q: %w", h.cfg.NATSListen, err)
+		}
+		sopts := &server.Options{
+			ServerName: "edgeinfra-" + h.cfg.Name,
+			Host:       host,
+			Port:       port,
+			JetStream:  true,
+			NoSigs:     true,
+			NoLog:      true,
+			MaxPayload: wire.MaxMessageSize,
+		}
+		if h.cfg.DataDir != "" {
+			sopts.StoreDir = h.cfg.DataDir
+		} else {
+			dir, err := os.MkdirTemp("", "edgeinfra-hub-")
+			if err != nil {
+				return fmt.Errorf("hub: %w", err)
+			}
+			sopts.StoreDir = dir // only the server's metadata: streams are in memory
+		}
+		ns, err := server.NewServer(sopts)
+		if err != nil {
+			return fmt.Errorf("hub: embedded NATS: %w", err)
+		}
+		ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			ns.Shutdown()
+			return errors.New("hub: embedded NATS did not start within 10s (is the port free?)")
+		}
+		h.ns = ns
+		url = ns.ClientURL()
+		opts = append(opts, nats.InProcessServer(ns))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("hub: connect to NATS at %s: %w", url, err)
+	}
+	h.nc = nc
+	return nil
+}
+
+func splitHostPort(addr, defHost string, defPort int) (string, int, error) {
+	if addr == "" {
+		return defHost, defPort, nil
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", p)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+func (h *Hub) storage() jetstream.StorageType {
+	if h.cfg.DataDir == "" && h.ns != nil {
+		return jetstream.MemoryStorage
+	}
+	return jetstream.FileStorage
+}
+
+// startStreams creates (or finds) the stream and bucket, subscribes to
+// heartbeats and replays the stream from its start, which rebuilds fleet
+// state and metrics after a restart, then follows it.
+func (h *Hub) startStreams(ctx, runCtx context.Context) error {
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		return fmt.Errorf("hub: JetStream: %w", err)
+	}
+	h.js = js
+	setupCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_, err = js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
+		Name:        wire.StreamName,
+		Description: "edgeinfra state changes and metric deltas from agents",
+		Subjects:    []string{wire.StateAll, wire.MetricsAll},
+		Storage:     h.storage(),
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      7 * 24 * time.Hour,
+		MaxBytes:    1 << 30,
+		Duplicates:  10 * time.Minute,
+		MaxMsgSize:  wire.MaxMessageSize,
+	})
+	if err != nil {
+		return fmt.Errorf("hub: create stream %s (does the NATS server have JetStream enabled?): %w", wire.StreamName, err)
+	}
+	h.desired, err = js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
+		Bucket:      wire.DesiredBucket,
+		Description: "edgeinfra desired state per node",
+		Storage:     h.storage(),
+		History:     1,
+	})
+	if err != nil {
+		return fmt.Errorf("hub: create bucket %s: %w", wire.DesiredBucket, err)
+	}
+	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
+		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
+	}
+	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("hub: consumer: %w", err)
+	}
+	cc, err := cons.Consume(h.onStreamMsg)
+	if err != nil {
+		return fmt.Errorf("hub: consume: %w", err)
+	}
+	h.wg.Go(func() {
+		<-runCtx.Done()
+		cc.Drain()
+		<-cc.Closed()
+	})
+	return nil
+}
+
+func (h *Hub) onHeartbeat(m *nats.Msg) {
+	hb, err := wire.DecodeHeartbeat(m.Data)
+	if err == nil {
+		var id string
+		if id, err = wire.NodeFromSubject(m.Subject); err == nil && id != hb.NodeID {
+			err = fmt.Errorf("heartbeat for %q published on %s", hb.NodeID, m.Subject)
+		}
+	}
+	if err != nil {
+		h.stats.rejected.Add(1)
+		h.log.Debug("heartbeat rejected", "subject", m.Subject, "err", err)
+		return
+	}
+	if h.reg.heartbeat(hb, time.Now()) {
+		h.stats.heartbeats.Add(1)
+	} else {
+		h.stats.stale.Add(1)
+	}
+}
+
+// onStreamMsg applies one stream message. A message that cannot be decoded
+// is counted and skipped: it can never become valid.
+func (h *Hub) onStreamMsg(m jetstream.Msg) {
+	subject := m.Subject()
+	id, err := wire.NodeFromSubject(subject)
+	if err != nil {
+		h.stats.rejected.Add(1)
+		return
+	}
+	switch {
+	case strings.HasPrefix(subject, wire.StateSubject("")):
+		c, err := wire.DecodeStateChange(m.Data())
+		if err != nil || c.NodeID != id {
+			h.stats.rejected.Add(1)
+			h.log.Debug("state change rejected", "node", id, "err", err)
+			return
+		}
+		if h.reg.applyState(c) {
+			h.stats.stateApplied.Add(1)
+		} else {
+			h.stats.stateDuplicate.Add(1)
+		}
+	default:
+		var snap metrics.Snapshot
+		if err := snap.UnmarshalBinary(m.Data()); err != nil {
+			h.stats.rejected.Add(1)
+			h.log.Debug("metrics delta rejected", "node", id, "err", err)
+			return
+		}
+		if !snapOnlyNode(snap, id) {
+			h.stats.rejected.Add(1)
+			h.log.Debug("metrics delta names another node", "node", id)
+			return
+		}
+		h.agg.Merge(snap)
+		h.stats.metricDeltas.Add(1)
+	}
+}
+
+// snapOnlyNode reports whether every series of snap belongs to node id, so
+// an agent cannot count invocations for another node.
+func snapOnlyNode(snap metrics.Snapshot, id string) bool {
+	for _, k := range snap.Keys() {
+		if k.NodeID != id {
+			return false
+		}
+	}
+	return true
+}
+
+// sweepLoop checks every node's health periodically; those checks are the
+// per-node history and the flapping input.
+func (h *Hub) sweepLoop(ctx context.Context) {
+	every := h.cfg.SweepInterval
+	if every <= 0 {
+		every = min(max(h.timeout/10, 100*time.Millisecond), 5*time.Second)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		h.sweep()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (h *Hub) sweep() {
+	all := h.reg.all()
+	nodes := make([]node.Node, len(all))
+	for i, s := range all {
+		nodes[i] = s.Node
+	}
+	rep := h.monitor.CheckCluster(nodes)
+	h.lastReport.Store(&rep)
+}
+
+func (h *Hub) startHTTP() error {
+	addr := h.cfg.HTTPAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("hub: HTTP listen on %s: %w", addr, err)
+	}
+	h.httpLn = ln
+	h.handler = h.routes()
+	h.httpSrv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	h.wg.Go(func() {
+		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Error("HTTP server", "err", err)
+		}
+	})
+	return nil
+}
+
+// HTTPAddr returns the address the HTTP API listens on.
+func (h *Hub) HTTPAddr() string {
+	if h.httpLn == nil {
+		return ""
+	}
+	return h.httpLn.Addr().String()
+}
+
+// URL returns the base URL of the HTTP API and dashboard.
+func (h *Hub) URL() string { return "http://" + h.HTTPAddr() }
+
+// NATSURL returns the URL agents connect to.
+func (h *Hub) NATSURL() string {
+	if h.ns != nil {
+		return h.ns.ClientURL()
+	}
+	return h.cfg.NATSURL
+}
+
+// Handler returns the HTTP handler (API, /metrics and dashboard).
+func (h *Hub) Handler() http.Handler { return h.handler }
+
+// Close stops the hub gracefully: HTTP requests in flight finish, the
+// stream consumer drains, and the embedded NATS server shuts down.
+func (h *Hub) Close() error {
+	h.shutdown()
+	return nil
+}
+
+func (h *Hub) shutdown() {
+	h.once.Do(func() {
+		if h.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = h.httpSrv.Shutdown(ctx)
+			cancel()
+		}
+		if h.cancel != nil {
+			h.cancel()
+		}
+		h.wg.Wait()
+		if h.nc != nil {
+			_ = h.nc.Drain()
+			for h.nc.IsDraining() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			h.nc.Close()
+		}
+		if h.ns != nil {
+			storeDir := h.ns.StoreDir()
+			h.ns.Shutdown()
+			h.ns.WaitForShutdown()
+			if h.cfg.DataDir == "" && storeDir != "" {
+				_ = os.RemoveAll(storeDir)
+			}
+		}
+	})
+}

@@ -1,0 +1,87 @@
+package hub
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgeinfra/edgeinfra/metrics/prom"
+)
+
+// promHandler serves the hub's Prometheus metrics: the fleet by status and
+// region, every function's invocations (metrics/prom), the hub's message
+// counters, NATS connection state, and the Go and process collectors.
+func (h *Hub) promHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prom.New(h.agg, prom.Options{}),
+		&fleetCollector{h: h},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+var (
+	nodesDesc = prometheus.NewDesc("edgeinfra_nodes", "Nodes known to the hub, by status (as the hub sees it) and region.",
+		[]string{"status", "region"}, nil)
+	healthyDesc = prometheus.NewDesc("edgeinfra_nodes_healthy", "Nodes that are healthy, by region.",
+		[]string{"region"}, nil)
+	messagesDesc = prometheus.NewDesc("edgeinfra_hub_messages_total", "Messages the hub received from agents, by kind and result.",
+		[]string{"kind", "result"}, nil)
+	natsDesc = prometheus.NewDesc("edgeinfra_hub_nats_connected", "1 when the hub is connected to NATS.", nil, nil)
+)
+
+// fleetCollector computes fleet gauges at scrape time, in O(nodes).
+type fleetCollector struct{ h *Hub }
+
+func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- nodesDesc
+	ch <- healthyDesc
+	ch <- messagesDesc
+	ch <- natsDesc
+}
+
+func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
+	type key struct{ status, region string }
+	counts := map[key]int{}
+	healthy := map[string]int{}
+	now := time.Now()
+	for _, s := range c.h.reg.all() {
+		v := c.h.view(s, now)
+		counts[key{v.Status, v.Region}]++
+		if v.Healthy {
+			healthy[v.Region]++
+		} else if _, ok := healthy[v.Region]; !ok {
+			healthy[v.Region] = 0
+		}
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(nodesDesc, prometheus.GaugeValue, float64(n), k.status, k.region)
+	}
+	for r, n := range healthy {
+		ch <- prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, float64(n), r)
+	}
+	st := &c.h.stats
+	for _, m := range []struct {
+		kind, result string
+		n            uint64
+	}{
+		{"heartbeat", "accepted", st.heartbeats.Load()},
+		{"heartbeat", "stale", st.stale.Load()},
+		{"state", "applied", st.stateApplied.Load()},
+		{"state", "duplicate", st.stateDuplicate.Load()},
+		{"metrics", "merged", st.metricDeltas.Load()},
+		{"any", "rejected", st.rejected.Load()},
+	} {
+		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(m.n), m.kind, m.result)
+	}
+	up := 0.0
+	if c.h.nc.IsConnected() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(natsDesc, prometheus.GaugeValue, up)
+}

@@ -1,0 +1,149 @@
+package hub
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/node"
+)
+
+// record is everything the hub knows about one node.
+type record struct {
+	node  node.Node
+	epoch uint64
+	seq   uint64
+	sync  wire.SyncInfo
+
+	// The node's state as reported by its agent, merged with the desired
+	// keys operators set through the API.
+	data         map[string]any
+	stateVersion int64 // the newest agent version applied
+	stateUpdated time.Time
+}
+
+// registry holds the fleet. It is the only mutable fleet state of the hub.
+type registry struct {
+	mu    sync.RWMutex // guards nodes
+	nodes map[string]*record
+}
+
+func newRegistry() *registry { return &registry{nodes: map[string]*record{}} }
+
+func (r *registry) get(id string) *record {
+	rec := r.nodes[id]
+	if rec == nil {
+		rec = &record{node: node.Node{ID: id, Status: node.Online}, data: map[string]any{}}
+		r.nodes[id] = rec
+	}
+	return rec
+}
+
+// heartbeat records h, received at now. A heartbeat from an older agent run
+// (epoch), or an older one of the same run, is stale and ignored, so a
+// delayed message cannot roll a node back.
+func (r *registry) heartbeat(h wire.Heartbeat, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.get(h.NodeID)
+	if h.Epoch < rec.epoch || (h.Epoch == rec.epoch && h.Seq <= rec.seq && rec.seq != 0) {
+		return false
+	}
+	rec.epoch, rec.seq = h.Epoch, h.Seq
+	rec.node.Region = h.Region
+	rec.node.Address = h.Address
+	if st := node.Status(h.Status); st.Valid() {
+		rec.node.Status = st
+	}
+	rec.node.LastHeartbeat = now
+	rec.sync = h.Sync
+	return true
+}
+
+// applyState merges a pushed change if it is newer than what was applied.
+// Versions may skip (the agent coalesces changes past its queue bound, and
+// a coalesced change carries every key it absorbed), so newer is enough.
+func (r *registry) applyState(c wire.StateChange) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.get(c.NodeID)
+	if c.Version <= rec.stateVersion {
+		return false
+	}
+	maps.Copy(rec.data, c.Data)
+	rec.stateVersion = c.Version
+	rec.stateUpdated = c.At
+	return true
+}
+
+// setDesired merges operator-set keys into the hub's view of the node.
+func (r *registry) setDesired(id string, data map[string]any, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.get(id)
+	maps.Copy(rec.data, data)
+	if at.After(rec.stateUpdated) {
+		rec.stateUpdated = at
+	}
+}
+
+func (r *registry) known(id string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.nodes[id] != nil
+}
+
+// snapshot is a copy of one record for readers.
+type snapshot struct {
+	Node         node.Node
+	Sync         wire.SyncInfo
+	StateVersion int64
+	StateUpdated time.Time
+	Data         map[string]any
+}
+
+func (r *registry) one(id string, withData bool) (snapshot, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	rec := r.nodes[id]
+	if rec == nil {
+		return snapshot{}, false
+	}
+	return rec.snapshot(withData), true
+}
+
+func (rec *record) snapshot(withData bool) snapshot {
+	s := snapshot{Node: rec.node, Sync: rec.sync, StateVersion: rec.stateVersion, StateUpdated: rec.stateUpdated}
+	if withData {
+		s.Data = maps.Clone(rec.data)
+	}
+	return s
+}
+
+// all returns every node, sorted by ID.
+func (r *registry) all() []snapshot {
+	r.mu.RLock()
+	out := make([]snapshot, 0, len(r.nodes))
+	for _, rec := range r.nodes {
+		out = append(out, rec.snapshot(false))
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b snapshot) int {
+		switch {
+		case a.Node.ID < b.Node.ID:
+			return -1
+		case a.Node.ID > b.Node.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (r *registry) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.nodes)
+}
