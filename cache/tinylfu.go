@@ -15,6 +15,10 @@ import (
 // sketch says it is used more often than the probation segment's LRU
 // victim; otherwise the candidate itself is evicted.
 
+// sketchStart is the sketch's initial size in counters words; it grows
+// with the entries up to MaxSize.
+const sketchStart = 1024
+
 // Lists a node can be on.
 const (
 	inWindow uint8 = iota
@@ -62,7 +66,7 @@ func newTinyLFU[K comparable, V any](maxSize int) *tinyLFU[K, V] {
 	t.setWindow(max(1, maxSize/100))
 	t.step = -0.0625 * float64(maxSize) // start by shrinking, as Caffeine
 	t.sample = max(10*maxSize, 1000)
-	t.sketch.init(maxSize)
+	t.sketch.init(min(maxSize, sketchStart))
 	for i := range t.lists {
 		t.lists[i] = tlist{-1, -1, 0}
 	}
@@ -81,6 +85,11 @@ func (t *tinyLFU[K, V]) insert(e *entry[K, V]) {
 	} else {
 		t.nodes = append(t.nodes, tnode[K, V]{})
 		i = int32(len(t.nodes) - 1)
+	}
+	if live := len(t.nodes) - len(t.free); live > len(t.sketch.table) && len(t.sketch.table) < t.max {
+		// Size the sketch to the entries as the cache fills, not to
+		// MaxSize up front (it forgets what it counted).
+		t.sketch.init(min(2*len(t.sketch.table), t.max))
 	}
 	h := maphash.Comparable(t.seed, e.key)
 	t.seq++

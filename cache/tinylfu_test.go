@@ -2,6 +2,7 @@ package cache
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -86,5 +87,23 @@ func TestSketch(t *testing.T) {
 	s.age()
 	if f := s.frequency(rehash(8, 9)); f > 4 {
 		t.Errorf("after aging, frequency of a key seen 8 times = %d, want about half", f)
+	}
+}
+
+// TestHugeMaxSizeAllocatesLazily checks that nothing is sized to MaxSize
+// up front: a cache that may hold a billion entries starts small.
+func TestHugeMaxSizeAllocatesLazily(t *testing.T) {
+	for _, p := range []Policy{ExactLFU, WTinyLFU} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := New[int, int](Options{MaxSize: 1 << 30, Policy: p})
+		for i := range 5000 {
+			c.Put(i, i, DefaultTTL)
+		}
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+			t.Errorf("%v: %d MiB allocated for 5000 entries of a cache with MaxSize 2^30", p, grew>>20)
+		}
+		runtime.KeepAlive(c)
 	}
 }
