@@ -64,8 +64,8 @@ func (a *fakeAgent) heartbeat(id, region string, seq uint64) {
 }
 
 func (a *fakeAgent) state(id string, version int64, data map[string]any) {
-	b, _ := wire.Encode(wire.StateChange{V: wire.Version, NodeID: id, Version: version, Data: data, At: time.Now()})
-	if _, err := a.js.Publish(context.Background(), wire.StateSubject(id), b, jetstream.WithMsgID(wire.StateMsgID(id, version))); err != nil {
+	b, _ := wire.Encode(wire.StateChange{V: wire.Version, NodeID: id, Lineage: 1, Version: version, Data: data, At: time.Now()})
+	if _, err := a.js.Publish(context.Background(), wire.StateSubject(id), b, jetstream.WithMsgID(wire.StateMsgID(id, 1, version))); err != nil {
 		a.t.Fatal(err)
 	}
 }
@@ -164,6 +164,28 @@ func TestStaleHeartbeatIgnored(t *testing.T) {
 	}
 	if !r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 3, Seq: 1, Status: "degraded"}, now) {
 		t.Fatal("a restarted agent's heartbeat (new epoch) was rejected")
+	}
+}
+
+func TestStateLineage(t *testing.T) {
+	r := newRegistry()
+	apply := func(lineage uint64, version int64) bool {
+		return r.applyState(wire.StateChange{NodeID: "n", Lineage: lineage, Version: version, Data: map[string]any{"v": version}})
+	}
+	steps := []struct {
+		lineage uint64
+		version int64
+		want    bool
+	}{
+		{5, 1, true}, {5, 3, true}, {5, 3, false}, {5, 2, false}, // duplicates and reordering
+		{4, 9, false},              // an older lineage is stale
+		{6, 1, true}, {6, 2, true}, // a new lineage restarts the versions
+		{5, 10, false},
+	}
+	for _, s := range steps {
+		if got := apply(s.lineage, s.version); got != s.want {
+			t.Errorf("applyState(lineage %d, version %d) = %v, want %v", s.lineage, s.version, got, s.want)
+		}
 	}
 }
 

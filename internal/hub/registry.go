@@ -20,7 +20,8 @@ type record struct {
 	// The node's state as reported by its agent, merged with the desired
 	// keys operators set through the API.
 	data         map[string]any
-	stateVersion int64 // the newest agent version applied
+	lineage      uint64 // the agent state lineage the versions belong to
+	stateVersion int64  // the newest agent version applied
 	stateUpdated time.Time
 }
 
@@ -64,11 +65,19 @@ func (r *registry) heartbeat(h wire.Heartbeat, now time.Time) bool {
 
 // applyState merges a pushed change if it is newer than what was applied.
 // Versions may skip (the agent coalesces changes past its queue bound, and
-// a coalesced change carries every key it absorbed), so newer is enough.
+// a coalesced change carries every key it absorbed), so newer is enough. A
+// newer lineage (an agent that lost its data) restarts the versions; an
+// older one is stale.
 func (r *registry) applyState(c wire.StateChange) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.get(c.NodeID)
+	switch {
+	case c.Lineage < rec.lineage:
+		return false
+	case c.Lineage > rec.lineage:
+		rec.lineage, rec.stateVersion = c.Lineage, 0
+	}
 	if c.Version <= rec.stateVersion {
 		return false
 	}

@@ -5,7 +5,7 @@
 // # Subjects
 //
 //	edgeinfra.hb.<node>       core NATS      agent → hub   Heartbeat (JSON), every --heartbeat
-//	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<version>
+//	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<lineage>.<version>
 //	edgeinfra.metrics.<node>  stream EDGEINFRA agent → hub  metrics delta (metrics binary snapshot), Nats-Msg-Id <node>.m.<epoch>.<seq>
 //	KV edgeinfra-desired, key <node>           hub → agent  desired State (JSON), set by operators
 //
@@ -19,6 +19,9 @@
 // durable in the stream, so the agent then confirms the change locally
 // (statesync ConfirmSync). Each hub reads the stream with its own durable
 // consumer, so several hubs on one NATS cluster each see the whole fleet.
+// An agent that lost its data (no --data, or a new disk) starts a new
+// lineage, a number larger than the last; the hub then accepts its versions
+// from 1 again, while changes of an older lineage are stale.
 // Desired state lives in a key-value bucket, so an agent that was offline
 // finds the latest value when it comes back.
 //

@@ -47,9 +47,11 @@ func NodeFromSubject(subject string) (string, error) {
 	return id, nil
 }
 
-// StateMsgID is the de-duplication ID of a state change.
-func StateMsgID(nodeID string, version int64) string {
-	return fmt.Sprintf("%s.s.%d", nodeID, version)
+// StateMsgID is the de-duplication ID of a state change: lineage tells
+// apart agent state histories (a new one starts when an agent loses its
+// data), version counts changes within one.
+func StateMsgID(nodeID string, lineage uint64, version int64) string {
+	return fmt.Sprintf("%s.s.%d.%d", nodeID, lineage, version)
 }
 
 // MetricsMsgID is the de-duplication ID of a metrics delta: epoch tells
@@ -103,6 +105,7 @@ type Heartbeat struct {
 type StateChange struct {
 	V       int            `json:"v"`
 	NodeID  string         `json:"node_id"`
+	Lineage uint64         `json:"lineage"` // fixed for as long as the agent keeps its state
 	Version int64          `json:"version"`
 	Data    map[string]any `json:"data"`
 	At      time.Time      `json:"at"`
