@@ -42,7 +42,8 @@ type Cache[K comparable, V any] struct {
 	expirations uint64
 	loads       map[K]*call[V] // loads and refreshes in flight
 	closed      bool
-	size        atomic.Int64 // written under mu, read without it
+	n           int          // entries stored
+	size        atomic.Int64 // n as last published, for Len without mu; never above MaxSize
 
 	staleServed atomic.Uint64
 	loadCount   atomic.Uint64
@@ -209,12 +210,15 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 	sh.mu.Unlock()
 	c.pol.insert(e)
 	c.exp.set(e)
-	c.size.Add(1)
+	c.n++
 	c.setWeight(e, w)
 	if !admitFirst {
+		// The policy picks its victim with the new entry in place, so n
+		// may pass MaxSize here, but it is only published below.
 		c.drainReads()
 		c.makeRoom(now, 0, 0, r)
 	}
+	c.size.Store(int64(c.n))
 }
 
 // makeRoom removes entries until one more entry of weight w (slots is 1)
@@ -239,7 +243,7 @@ func (c *Cache[K, V]) makeRoom(now int64, slots int, w int64, r *removals[K, V])
 }
 
 func (c *Cache[K, V]) over(slots int, w int64) bool {
-	return int(c.size.Load())+slots > c.cfg.maxSize ||
+	return c.n+slots > c.cfg.maxSize ||
 		c.cfg.maxBytes > 0 && c.bytes+w > c.cfg.maxBytes
 }
 
@@ -252,7 +256,8 @@ func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *remova
 	sh.mu.Unlock()
 	c.pol.remove(e)
 	c.exp.remove(e)
-	c.size.Add(-1)
+	c.n--
+	c.size.Store(int64(c.n))
 	c.setWeight(e, 0)
 	if !e.neg() {
 		c.removed(r, e.key, e.value, cause)
@@ -277,6 +282,7 @@ func (c *Cache[K, V]) setWeight(e *entry[K, V], w int32) {
 func (c *Cache[K, V]) resetLocked() {
 	c.pol.reset()
 	c.exp.reset()
+	c.n = 0
 	c.size.Store(0)
 	c.bytes = 0
 	if c.weights != nil {
@@ -306,7 +312,7 @@ func (c *Cache[K, V]) Clear() int {
 	for _, ld := range c.loads {
 		ld.superseded = true
 	}
-	n := int(c.size.Load())
+	n := c.n
 	c.emptyShards(&r)
 	c.resetLocked()
 	c.mu.Unlock()

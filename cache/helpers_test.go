@@ -70,7 +70,7 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 			t.Fatalf("bytes = %d, weights sum to %d", c.bytes, sum)
 		}
 	}
-	if got := int(c.size.Load()); got != n {
+	if got := int(c.size.Load()); got != n || c.n != n {
 		t.Fatalf("size = %d, maps hold %d", got, n)
 	}
 	if n > c.cfg.maxSize {

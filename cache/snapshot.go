@@ -93,7 +93,7 @@ func (c *Cache[K, V]) Save(w io.Writer) error {
 	}
 	c.mu.Lock()
 	now := c.clock.nano()
-	items := make([]item, 0, c.size.Load())
+	items := make([]item, 0, c.n)
 	for i := range c.shards {
 		c.shards[i].t.all(func(e *entry[K, V]) bool {
 			if !e.neg() && !e.expiredAt(now) {

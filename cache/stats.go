@@ -30,7 +30,7 @@ func (c *Cache[K, V]) Stats() Stats {
 		s.HitRate = float64(s.Hits) / float64(n)
 	}
 	c.mu.Lock()
-	s.Size = int(c.size.Load())
+	s.Size = c.n
 	s.Evictions = c.evictions
 	s.Expirations = c.expirations
 	s.Bytes = c.bytes
