@@ -102,8 +102,9 @@
 // value goes to its waiters but is not stored. A panicking loader becomes
 // a [*PanicError] for every waiter. Errors are not stored, except
 // [ErrNotFound] while Options.NegativeTTL lasts: such a remembered miss
-// takes a slot like an entry (it counts in Len and can be evicted) but Get,
-// Peek, All and Save never show it and OnEvict never reports it.
+// takes a slot like an entry (it counts in Len, can be evicted, and Delete
+// removes it and reports true) but Get, Peek, All and Save never show it
+// and OnEvict never reports it.
 //
 //	v, err := c.GetOrLoad(ctx, key, func(ctx context.Context, key string) ([]byte, error) {
 //		return origin.Fetch(ctx, key)
