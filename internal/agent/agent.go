@@ -1,0 +1,505 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeinfra/edgeinfra/cache"
+	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/metrics"
+	"github.com/edgeinfra/edgeinfra/node"
+	"github.com/edgeinfra/edgeinfra/statesync"
+)
+
+// Config configures an agent. ID and HubURL are required.
+type Config struct {
+	// HubURL is the NATS URL of the hub (or of the NATS cluster the hub uses).
+	HubURL string
+	// ID is the node's ID: 1 to 64 letters, digits, '-' and '_'.
+	ID string
+	// Region groups nodes in reports. Empty is allowed.
+	Region string
+	// HeartbeatInterval is how often a heartbeat is sent. Zero means 5s.
+	HeartbeatInterval time.Duration
+	// PushInterval is how often pending state changes and metric deltas are
+	// sent. Zero means 1s.
+	PushInterval time.Duration
+	// HTTPAddr is the local API's address. Empty means 127.0.0.1:0.
+	HTTPAddr string
+	// DataDir keeps state, versions, pending changes and the metric delta in
+	// flight across restarts. Empty means memory only: a restart starts a
+	// new state lineage.
+	DataDir string
+	// Strategy decides which desired states from the hub are applied.
+	Strategy statesync.ConflictStrategy
+	// MaxPending bounds the queue of unconfirmed state changes (coalesced
+	// past it, never dropped). Zero means 1000.
+	MaxPending int
+	// CacheSize is the local cache's MaxSize. Zero means 10000.
+	CacheSize int
+	// Logger receives the agent's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Agent runs on an edge node: it serves the local cache, metrics and state
+// API, and keeps the hub informed.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	epoch   uint64 // this run
+	lineage uint64 // this node's state history
+
+	cache *cache.Cache[string, []byte]
+	agg   *metrics.Aggregator
+	store *store // nil without DataDir
+
+	stateMu sync.Mutex // serialises state changes with their persistence
+	sync    *statesync.Synchronizer
+
+	linkMu sync.Mutex // guards link
+	link   *link      // nil while disconnected by Disconnect
+
+	hbSeq        atomic.Uint64
+	hbPaused     atomic.Bool
+	status       atomic.Value // node.Status
+	deltaSeq     uint64       // guarded by pushMu
+	pushMu       sync.Mutex
+	pendingDelta *pendingDelta // guarded by pushMu
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// link is one NATS connection with its JetStream handle.
+type link struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+// Start starts an agent. It does not wait for the hub: an agent serves its
+// local API and queues changes while the hub is unreachable, and catches up
+// when it connects.
+func Start(ctx context.Context, cfg Config) (*Agent, error) {
+	if err := wire.ValidNodeID(cfg.ID); err != nil {
+		return nil, fmt.Errorf("agent: --id: %w", err)
+	}
+	if cfg.HubURL == "" {
+		return nil, errors.New("agent: --hub is required (the hub's NATS URL, e.g. nats://127.0.0.1:4222)")
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 5 * time.Second
+	}
+	if cfg.PushInterval <= 0 {
+		cfg.PushInterval = time.Second
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 1000
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10_000
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	a.log = a.log.With("node", cfg.ID)
+	a.status.Store(node.Online)
+	a.cache = cache.New[string, []byte](cache.Options{MaxSize: cfg.CacheSize})
+	a.agg = metrics.New()
+	syncOpts := statesync.Options{NodeID: cfg.ID, Strategy: cfg.Strategy, MaxPending: cfg.MaxPending}
+
+	ok := false
+	defer func() {
+		if !ok {
+			a.shutdown()
+		}
+	}()
+	if cfg.DataDir != "" {
+		st, err := openStore(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		a.store = st
+		if a.lineage, err = st.lineage(); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		snap, found, err := st.loadSync()
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if a.sync, err = statesync.Restore(syncOpts, snap); err != nil {
+				return nil, fmt.Errorf("agent: restore state from %s: %w", cfg.DataDir, err)
+			}
+		}
+		if a.pendingDelta, err = st.loadDelta(); err != nil {
+			return nil, err
+		}
+	} else {
+		a.lineage = a.epoch
+	}
+	if a.sync == nil {
+		a.sync = statesync.New(syncOpts)
+	}
+	if err := a.startHTTP(); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	if err := a.Reconnect(); err != nil {
+		return nil, err
+	}
+	a.wg.Go(func() { a.heartbeatLoop(runCtx) })
+	a.wg.Go(func() { a.pushLoop(runCtx) })
+	a.wg.Go(func() { a.desiredLoop(runCtx) })
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-runCtx.Done():
+		}
+	}()
+	ok = true
+	a.log.Info("agent started", "hub", cfg.HubURL, "http", a.HTTPAddr(), "data", cfg.DataDir, "version", a.sync.LocalVersion())
+	return a, nil
+}
+
+// Reconnect (re)opens the NATS connection; it is what Start uses, and the
+// simulator's way to end a partition. The connection retries forever.
+func (a *Agent) Reconnect() error {
+	a.linkMu.Lock()
+	defer a.linkMu.Unlock()
+	if a.link != nil {
+		return nil
+	}
+	nc, err := nats.Connect(a.cfg.HubURL,
+		nats.Name("edgeinfra-agent-"+a.cfg.ID),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				a.log.Warn("lost the hub; working offline", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
+	)
+	if err != nil {
+		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("agent: JetStream: %w", err)
+	}
+	a.link = &link{nc: nc, js: js}
+	return nil
+}
+
+// Disconnect closes the NATS connection, as a network partition would;
+// the agent keeps serving locally and queueing until Reconnect.
+func (a *Agent) Disconnect() {
+	a.linkMu.Lock()
+	l := a.link
+	a.link = nil
+	a.linkMu.Unlock()
+	if l != nil {
+		l.nc.Close()
+	}
+}
+
+func (a *Agent) currentLink() *link {
+	a.linkMu.Lock()
+	defer a.linkMu.Unlock()
+	return a.link
+}
+
+// PauseHeartbeats stops (true) or resumes (false) heartbeats only, as a
+// hung node would look to the hub.
+func (a *Agent) PauseHeartbeats(paused bool) { a.hbPaused.Store(paused) }
+
+// SetStatus sets the status the agent reports (Online by default).
+func (a *Agent) SetStatus(s node.Status) { a.status.Store(s) }
+
+// ID returns the node ID.
+func (a *Agent) ID() string { return a.cfg.ID }
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		a.sendHeartbeat()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) sendHeartbeat() {
+	l := a.currentLink()
+	if l == nil || a.hbPaused.Load() || !l.nc.IsConnected() {
+		return
+	}
+	sum := a.sync.Summary()
+	b, err := wire.Encode(wire.Heartbeat{
+		V: wire.Version, NodeID: a.cfg.ID, Region: a.cfg.Region, Address: a.HTTPAddr(),
+		Status: string(a.status.Load().(node.Status)), Epoch: a.epoch, Seq: a.hbSeq.Add(1), SentAt: time.Now(),
+		Sync: wire.SyncInfo{LocalVersion: sum.LocalVersion, RemoteVersion: sum.RemoteVersion, Pending: sum.PendingCount},
+	})
+	if err == nil {
+		err = l.nc.Publish(wire.HeartbeatSubject(a.cfg.ID), b)
+	}
+	if err != nil {
+		a.log.Debug("heartbeat not sent", "err", err)
+	}
+}
+
+func (a *Agent) pushLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.PushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.Flush(ctx)
+	}
+}
+
+// Flush sends pending state changes and the metric delta now, and returns
+// the first error. It is what the push loop calls every PushInterval.
+func (a *Agent) Flush(ctx context.Context) error {
+	a.pushMu.Lock()
+	defer a.pushMu.Unlock()
+	l := a.currentLink()
+	if l == nil || !l.nc.IsConnected() {
+		return errors.New("agent: not connected to the hub")
+	}
+	if err := a.pushState(ctx, l); err != nil {
+		return err
+	}
+	return a.pushMetrics(ctx, l)
+}
+
+// pushState publishes every pending change, oldest first, and confirms each
+// once the stream has acknowledged it. A change whose acknowledgement is
+// lost is published again with the same message ID, which the stream
+// drops as a duplicate.
+func (a *Agent) pushState(ctx context.Context, l *link) error {
+	for _, ch := range a.sync.PendingChanges() {
+		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
+		if err != nil {
+			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
+		}
+		if err := a.confirm(ch.Version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) confirm(version int64) error {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	a.sync.ConfirmSync(version)
+	return a.persistLocked()
+}
+
+// pushMetrics sends the delta in flight, or takes a new one. A delta is
+// written to the store before it is sent and removed once acknowledged, so
+// a crash neither loses it nor (thanks to its message ID) counts it twice.
+func (a *Agent) pushMetrics(ctx context.Context, l *link) error {
+	if a.pendingDelta == nil {
+		d := a.agg.TakeDelta()
+		if d.Len() == 0 {
+			return nil
+		}
+		b, err := d.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("agent: encode metrics: %w", err)
+		}
+		a.deltaSeq++
+		a.pendingDelta = &pendingDelta{Epoch: a.epoch, Seq: a.deltaSeq, Data: b}
+		if a.store != nil {
+			if err := a.store.saveDelta(a.pendingDelta); err != nil {
+				return err
+			}
+		}
+	}
+	d := a.pendingDelta
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err := l.js.Publish(pctx, wire.MetricsSubject(a.cfg.ID), d.Data, jetstream.WithMsgID(wire.MetricsMsgID(a.cfg.ID, d.Epoch, d.Seq)))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("agent: push metrics: %w", err)
+	}
+	a.pendingDelta = nil
+	if a.store != nil {
+		return a.store.saveDelta(nil)
+	}
+	return nil
+}
+
+// desiredLoop watches this node's key in the desired-state bucket and
+// applies each new value by the conflict strategy. It retries while the
+// hub (and so the bucket) is unreachable.
+func (a *Agent) desiredLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := a.watchDesired(ctx); err != nil && ctx.Err() == nil {
+			a.log.Debug("desired state watch", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (a *Agent) watchDesired(ctx context.Context) error {
+	l := a.currentLink()
+	if l == nil || !l.nc.IsConnected() {
+		return errors.New("not connected")
+	}
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	kv, err := l.js.KeyValue(kctx, wire.DesiredBucket)
+	cancel()
+	if err != nil {
+		return err
+	}
+	w, err := kv.Watch(ctx, a.cfg.ID)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watch ended")
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			d, err := wire.DecodeState(e.Value())
+			if err != nil {
+				a.log.Warn("ignoring invalid desired state", "err", err)
+				continue
+			}
+			a.applyDesired(d)
+		case <-time.After(time.Second):
+		}
+		if a.currentLink() != l {
+			return errors.New("link replaced")
+		}
+	}
+}
+
+func (a *Agent) applyDesired(d wire.State) {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	applied := a.sync.ApplyRemote(statesync.State{NodeID: a.cfg.ID, Version: d.Version, Data: d.Data, UpdatedAt: d.UpdatedAt})
+	if err := a.persistLocked(); err != nil {
+		a.log.Error("persist state", "err", err)
+	}
+	a.log.Info("desired state offered", "version", d.Version, "applied", applied)
+}
+
+// persistLocked writes the synchronizer to the store; stateMu is held.
+func (a *Agent) persistLocked() error {
+	if a.store == nil {
+		return nil
+	}
+	return a.store.saveSync(a.sync.Export())
+}
+
+// UpdateState merges data into the local state and returns the new state
+// once it is durable (with DataDir) and queued for the hub.
+func (a *Agent) UpdateState(data map[string]any) (statesync.State, error) {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	st := a.sync.UpdateLocal(data)
+	if err := a.persistLocked(); err != nil {
+		return statesync.State{}, fmt.Errorf("agent: state changed in memory but not saved: %w", err)
+	}
+	return st, nil
+}
+
+// State returns the local state.
+func (a *Agent) State() statesync.State { return a.sync.State() }
+
+// Sync returns the agent's synchronizer summary.
+func (a *Agent) Sync() statesync.Summary { return a.sync.Summary() }
+
+// RecordInvocation records one function invocation on this node.
+func (a *Agent) RecordInvocation(inv metrics.Invocation) {
+	inv.NodeID = a.cfg.ID
+	a.agg.Record(inv)
+}
+
+// Metrics returns the local aggregator (read it; the agent ships its
+// deltas).
+func (a *Agent) Metrics() *metrics.Aggregator { return a.agg }
+
+// HTTPAddr returns the local API's address.
+func (a *Agent) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Close stops the agent: in-flight HTTP requests finish, a last push is
+// tried, and the connection and store are closed.
+func (a *Agent) Close() error {
+	a.shutdown()
+	return nil
+}
+
+func (a *Agent) shutdown() {
+	a.once.Do(func() {
+		if a.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = a.httpSrv.Shutdown(ctx)
+			cancel()
+		}
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		if a.cancel != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = a.Flush(ctx) // best effort: what is not sent stays queued (and stored)
+			cancel()
+		}
+		a.Disconnect()
+		if a.store != nil {
+			_ = a.store.close()
+		}
+	})
+}
