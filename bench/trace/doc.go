@@ -17,7 +17,7 @@
 // A [Trace] is a named slice of keys. The generators model the access
 // patterns that separate eviction policies:
 //
-//   - [NewZipf]-backed [ZipfTrace]: a stationary skewed popularity, the
+//   - [ZipfTrace]: a stationary skewed popularity, the
 //     classic web and CDN shape; s is the skew (0.7 mild, 1.1 strong).
 //   - [ScanTrace]: a Zipf hot set with bursts of one-time keys mixed in,
 //     like a batch job or crawler walking a keyspace; LRU is flushed by
