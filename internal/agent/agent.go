@@ -82,6 +82,7 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	closed atomic.Bool
 }
 
 // link is one NATS connection with its JetStream handle.
@@ -183,6 +184,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 func (a *Agent) Reconnect() error {
 	a.linkMu.Lock()
 	defer a.linkMu.Unlock()
+	if a.closed.Load() {
+		return errors.New("agent: closed")
+	}
 	if a.link != nil {
 		return nil
 	}
@@ -497,6 +501,9 @@ func (a *Agent) shutdown() {
 			_ = a.Flush(ctx) // best effort: what is not sent stays queued (and stored)
 			cancel()
 		}
+		a.linkMu.Lock()
+		a.closed.Store(true)
+		a.linkMu.Unlock()
 		a.Disconnect()
 		if a.store != nil {
 			_ = a.store.close()
