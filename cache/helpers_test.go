@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -10,8 +9,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // runs the tests, then fails on leaked goroutines
 }
 
 // fakeClock is an Options.Now that moves only when told to.
