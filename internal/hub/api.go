@@ -323,6 +323,7 @@ func (h *Hub) metricsFor(f metrics.Filter) metricsView {
 		SuccessRate:  st.SuccessRate(),
 		AvgLatencyMS: ms(st.AvgLatency()),
 		P50MS:        ms(st.Quantile(0.5)), P90MS: ms(st.Quantile(0.9)), P99MS: ms(st.Quantile(0.99)),
+		P99MS1m:         ms(win.Quantile(0.99)),
 		RatePerSecond1m: win.Rate(), ErrorRate1m: win.ErrorRate(),
 	}
 	v.TopErrors = h.agg.TopErrors(f, 5)

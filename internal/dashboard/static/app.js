@@ -86,7 +86,7 @@
     const now = Date.now();
     for (const f of fns) {
       const s = state.series[f.function] ||= { p99: [], err: [] };
-      s.p99.push([now, f.p99_ms]);
+      s.p99.push([now, f.p99_ms_1m]);
       s.err.push([now, f.error_rate_1m || 0]);
       if (s.p99.length > POINTS) { s.p99.shift(); s.err.shift(); }
     }
