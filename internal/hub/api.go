@@ -306,6 +306,7 @@ type metricsView struct {
 	P50MS            float64              `json:"p50_ms"`
 	P90MS            float64              `json:"p90_ms"`
 	P99MS            float64              `json:"p99_ms"`
+	P99MS1m          float64              `json:"p99_ms_1m"` // over the last minute
 	RatePerSecond1m  float64              `json:"rate_per_second_1m"`
 	ErrorRate1m      float64              `json:"error_rate_1m"`
 	TopErrors        []metrics.ErrorCount `json:"top_errors,omitempty"`
