@@ -2,8 +2,6 @@ package depguard
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -21,7 +19,10 @@ var allowed = map[string][]string{
 }
 
 func TestLibraryDependsOnStandardLibraryOnly(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
 	for pkg, extra := range allowed {
 		t.Run(pkg, func(t *testing.T) {
 			cmd := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", module+"/"+pkg)
