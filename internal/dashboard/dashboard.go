@@ -1,35 +1,74 @@
-// Package dashboard is the edgeinfra hub's web dashboard: plain HTML, CSS
-// and JavaScript embedded in the binary, with no build step and nothing
-// loaded from elsewhere. The page polls the hub's JSON API every two
-// seconds: fleet overview by status and region, a sortable and filterable
-// node table with health, flapping and sync lag, a node's health history,
-// and per-function latency and error charts.
 package dashboard
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed static
 var static embed.FS
 
-// Handler serves the dashboard: index.html at "/" and its assets.
+// csp allows only what the page itself uses: its own script, stylesheet and
+// API. Inline styles are allowed for the bar widths and legend swatches.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// Handler returns the handler that serves the dashboard: index.html at "/"
+// and its assets beside it. It serves only GET and HEAD. Every response is
+// marked "no-cache" and carries an ETag of the embedded file, so browsers
+// revalidate cheaply and pick up a new version right after an upgrade.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
+	etags := etagsOf(sub)
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:")
-		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
-			w.Header().Set("Cache-Control", "no-cache")
-		} else {
-			w.Header().Set("Cache-Control", "public, max-age=300")
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", csp)
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "dashboard: method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name == "" {
+			name = "index.html"
+		}
+		if tag, ok := etags[name]; ok {
+			h.Set("ETag", tag)
+			h.Set("Cache-Control", "no-cache")
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// etagsOf returns a strong ETag for every regular file in fsys, keyed by
+// its slash-separated path.
+func etagsOf(fsys fs.FS) map[string]string {
+	tags := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[name] = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+		return nil
+	})
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return tags
 }

@@ -102,7 +102,7 @@ func TestDashboardShowsTheFleet(t *testing.T) {
 	waitFor("5 of 6 healthy in the overview", `document.getElementById("c-unhealthy").textContent.startsWith("5 healthy")`)
 
 	if path := os.Getenv("EDGEINFRA_SCREENSHOT"); path != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
