@@ -36,6 +36,12 @@ type Config struct {
 	// NATSURL connects to an existing NATS cluster (with JetStream) instead
 	// of embedding a server.
 	NATSURL string
+	// StreamReplicas is how many servers of the NATS cluster keep a copy of
+	// the stream and of the desired-state bucket, so that the fleet's state
+	// survives losing a server. Zero means 1. It cannot exceed the number of
+	// JetStream servers: the embedded server is one, so set it only with
+	// NATSURL (3 is usual for a 3-server cluster).
+	StreamReplicas int
 	// DataDir keeps JetStream's files (the stream of state changes and
 	// metric deltas, and desired state). Empty means memory only.
 	DataDir string
@@ -237,6 +243,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		MaxBytes:    1 << 30,
 		Duplicates:  10 * time.Minute,
 		MaxMsgSize:  wire.MaxMessageSize,
+		Replicas:    max(h.cfg.StreamReplicas, 1),
 	})
 	if err != nil {
 		return fmt.Errorf("hub: create stream %s (does the NATS server have JetStream enabled?): %w", wire.StreamName, err)
@@ -246,6 +253,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		Description: "edgeinfra desired state per node",
 		Storage:     h.storage(),
 		History:     1,
+		Replicas:    max(h.cfg.StreamReplicas, 1),
 	})
 	if err != nil {
 		return fmt.Errorf("hub: create bucket %s: %w", wire.DesiredBucket, err)
