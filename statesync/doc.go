@@ -40,8 +40,15 @@
 //
 // [Synchronizer.Export] returns a [Snapshot] of everything (state, versions,
 // pending queue, history) that encodes to JSON, and [Restore] rebuilds a
-// Synchronizer from it after checking it is consistent. The edgeinfra agent
-// writes one to disk before it acknowledges a local change.
+// Synchronizer from it after checking it is consistent; the restored
+// Synchronizer behaves exactly as the exported one (state, versions, queue,
+// history, Summary counters). The edgeinfra agent writes one to disk before
+// it acknowledges a local change.
+//
+// State, Change, Event, Summary and Snapshot carry snake_case JSON tags. A
+// State survives a JSON round trip as encoding/json decodes into
+// map[string]any: numbers come back as float64, so a program that persists
+// or transmits state should store numbers as float64 from the start.
 //
 // # Copies and concurrency
 //

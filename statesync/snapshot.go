@@ -14,6 +14,9 @@ type Snapshot struct {
 	Pending       []Change `json:"pending"`
 	History       []Event  `json:"history,omitempty"`
 	Coalesced     uint64   `json:"coalesced,omitempty"`
+	Pushes        uint64   `json:"pushes,omitempty"`
+	Pulls         uint64   `json:"pulls,omitempty"`
+	PullsApplied  uint64   `json:"pulls_applied,omitempty"`
 }
 
 // ErrInvalidSnapshot is wrapped by every error [Restore] returns for a
@@ -29,6 +32,9 @@ func (s *Synchronizer) Export() Snapshot {
 		RemoteVersion: s.remoteVersion,
 		Pending:       make([]Change, len(s.pending)),
 		Coalesced:     s.coalesced,
+		Pushes:        s.pushes,
+		Pulls:         s.pulls,
+		PullsApplied:  s.pullsApplied,
 	}
 	for i, ch := range s.pending {
 		snap.Pending[i] = Change{Version: ch.Version, Data: cloneMap(ch.Data), At: ch.At}
@@ -43,10 +49,16 @@ func (s *Synchronizer) Export() Snapshot {
 
 // Restore returns a Synchronizer holding snap, configured by opts. It checks
 // that snap is consistent: versions are not negative, pending versions
-// strictly increase and do not exceed the local version, and the queue fits
-// opts' MaxPending (a longer queue is coalesced, as UpdateLocal would). A
+// strictly increase and do not exceed the local version (they need not be
+// contiguous: a coalesced change stands for several versions), history
+// events are pushes or pulls, and no more pulls were applied than made. A
+// queue longer than opts' MaxPending is coalesced, as UpdateLocal would, and
+// a history longer than opts' HistorySize keeps its newest events. A
 // snapshot's NodeID, when set, must match opts.NodeID. Errors wrap
 // [ErrInvalidSnapshot] and say what is wrong.
+//
+// Restore(opts, s.Export()) behaves exactly as s: same state, versions,
+// queue, history and Summary counters.
 func Restore(opts Options, snap Snapshot) (*Synchronizer, error) {
 	if snap.State.Version < 0 || snap.RemoteVersion < 0 {
 		return nil, fmt.Errorf("%w: negative version (local %d, remote %d)", ErrInvalidSnapshot, snap.State.Version, snap.RemoteVersion)
@@ -63,6 +75,14 @@ func Restore(opts Options, snap Snapshot) (*Synchronizer, error) {
 			return nil, fmt.Errorf("%w: pending change %d has version %d beyond the local version %d", ErrInvalidSnapshot, i, ch.Version, snap.State.Version)
 		}
 		prev = ch.Version
+	}
+	if snap.PullsApplied > snap.Pulls {
+		return nil, fmt.Errorf("%w: %d pulls applied out of %d", ErrInvalidSnapshot, snap.PullsApplied, snap.Pulls)
+	}
+	for i, e := range snap.History {
+		if e.Kind != Push && e.Kind != Pull {
+			return nil, fmt.Errorf("%w: history event %d has kind %q, want %q or %q", ErrInvalidSnapshot, i, e.Kind, Push, Pull)
+		}
 	}
 	s := New(opts)
 	s.data = cloneMap(snap.State.Data)
@@ -87,16 +107,6 @@ func Restore(opts Options, snap Snapshot) (*Synchronizer, error) {
 	if len(s.history) > s.maxHistory {
 		s.history = s.history[len(s.history)-s.maxHistory:]
 	}
-	for _, e := range s.history {
-		switch {
-		case e.Kind == Push:
-			s.pushes++
-		case e.Kind == Pull && e.Applied:
-			s.pulls++
-			s.pullsApplied++
-		case e.Kind == Pull:
-			s.pulls++
-		}
-	}
+	s.pushes, s.pulls, s.pullsApplied = snap.Pushes, snap.Pulls, snap.PullsApplied
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,8 +39,11 @@ func TestExportRestoreRoundTrip(t *testing.T) {
 	if got, want := r.PendingChanges(), s.PendingChanges(); len(got) != len(want) || got[0].Version != want[0].Version {
 		t.Fatalf("pending %+v, want %+v", got, want)
 	}
-	if len(r.History(0)) != len(s.History(0)) {
-		t.Fatal("history not restored")
+	if !reflect.DeepEqual(r.History(0), s.History(0)) {
+		t.Fatalf("history %+v, want %+v", r.History(0), s.History(0))
+	}
+	if !reflect.DeepEqual(r.Summary(), s.Summary()) {
+		t.Fatalf("summary %+v, want %+v", r.Summary(), s.Summary())
 	}
 	// The restored synchronizer goes on from where it stopped.
 	if st := r.UpdateLocal(map[string]any{"after": true}); st.Version != 7 {
@@ -57,6 +61,8 @@ func TestRestoreRejectsInconsistentSnapshots(t *testing.T) {
 	}{
 		{"negative local version", Snapshot{State: State{Version: -1}}},
 		{"negative remote version", Snapshot{RemoteVersion: -1}},
+		{"unknown event kind", Snapshot{History: []Event{{Kind: "sideways"}}}},
+		{"more pulls applied than made", Snapshot{Pulls: 1, PullsApplied: 2}},
 		{"pending beyond local version", Snapshot{State: State{Version: 2}, Pending: []Change{{Version: 3}}}},
 		{"pending not increasing", Snapshot{State: State{Version: 5}, Pending: []Change{{Version: 3}, {Version: 3}}}},
 		{"pending version zero", Snapshot{State: State{Version: 5}, Pending: []Change{{Version: 0}}}},
@@ -116,4 +122,29 @@ func FuzzRestoreJSON(f *testing.F) {
 		}
 		r.UpdateLocal(map[string]any{"z": 1})
 	})
+}
+
+func TestStateJSONRoundTrip(t *testing.T) {
+	in := State{
+		NodeID:    "n1",
+		Version:   3,
+		Data:      map[string]any{"n": 1.5, "s": "x", "b": true, "nil": nil, "list": []any{"a", 2.0}, "obj": map[string]any{"k": "v"}},
+		UpdatedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC),
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"node_id":"n1"`, `"version":3`, `"updated_at":"2026-03-04T05:06:07.000000008Z"`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("JSON %s lacks %s", b, key)
+		}
+	}
+	var out State
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("round trip gave %+v, want %+v", out, in)
+	}
 }
