@@ -2,6 +2,7 @@ package statesync
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -55,6 +56,24 @@ func TestDefaultClock(t *testing.T) {
 		}
 		if !s.ApplyRemote(State{Version: 1, UpdatedAt: time.Now()}) {
 			t.Fatal("newer remote state not applied under LatestWins")
+		}
+	})
+}
+
+func FuzzParseStrategy(f *testing.F) {
+	for _, s := range []string{"", "remote_wins", "local-wins", "latest_wins", "LatestWins", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		s, err := ParseStrategy(name)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "statesync: ") {
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+			return
+		}
+		if back, err := ParseStrategy(s.String()); err != nil || back != s {
+			t.Fatalf("ParseStrategy(%q) = %v, whose name %q parses to %v, %v", name, s, s.String(), back, err)
 		}
 	})
 }

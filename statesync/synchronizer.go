@@ -67,11 +67,11 @@ func (s *Synchronizer) UpdateLocal(data map[string]any) State {
 // merged change keeps the newer version and time; keys the newer change
 // sets win, so replaying the queue still yields every key's latest value.
 func (s *Synchronizer) coalesceOldest() {
+	// The queue's maps are never handed out (callers get copies), so the
+	// newer keys are written into the older map in place: the cost is the
+	// size of the newer change, not of everything coalesced so far.
 	older, newer := s.pending[0], s.pending[1]
-	merged := make(map[string]any, len(older.Data)+len(newer.Data))
-	for k, v := range older.Data {
-		merged[k] = v
-	}
+	merged := older.Data
 	for k, v := range newer.Data {
 		merged[k] = v
 	}
