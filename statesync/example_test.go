@@ -1,6 +1,7 @@
 package statesync_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -51,4 +52,29 @@ func ExampleSynchronizer_UpdateLocal_coalescing() {
 	// Output:
 	// 2 map[a:1 b:2]
 	// 3 map[a:3]
+}
+
+// A Synchronizer is persisted with Export and brought back with Restore, for
+// example across an agent restart.
+func ExampleRestore() {
+	s := statesync.New(statesync.Options{NodeID: "pop-fra-1"})
+	s.UpdateLocal(map[string]any{"weight": 3.0})
+	s.UpdateLocal(map[string]any{"drain": true})
+	s.ConfirmSync(1)
+
+	saved, _ := json.Marshal(s.Export()) // written to disk
+
+	var snap statesync.Snapshot
+	if err := json.Unmarshal(saved, &snap); err != nil {
+		panic(err)
+	}
+	r, err := statesync.Restore(statesync.Options{NodeID: "pop-fra-1"}, snap)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("version", r.LocalVersion(), "pending", r.PendingCount(), "weight", r.State().Data["weight"])
+	fmt.Println("next version", r.UpdateLocal(nil).Version)
+	// Output:
+	// version 2 pending 1 weight 3
+	// next version 3
 }
