@@ -12,7 +12,7 @@ import (
 )
 
 // FileName is the name of the database file Open creates in its directory.
-const FileName = "agent.db"
+const FileName = "agentstore.db"
 
 // formatID marks a database written by this package. Open refuses a bbolt
 // file that holds buckets but not this marker, so a foreign database is never
