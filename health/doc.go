@@ -29,6 +29,37 @@
 // report uses a window of 10. The history map keeps every node ID it has
 // seen until [Monitor.Forget] drops it.
 //
+// # Fleet scale: Tracker
+//
+// [Tracker] follows a large fleet from its heartbeats instead of from
+// node snapshots. [Tracker.Heartbeat] is O(1) and does not allocate for a
+// known node; [Tracker.Sweep] (or [Tracker.Run] in the background) looks
+// only at nodes whose deadline has passed, through a min-heap of deadlines,
+// and moves them alive → suspect → dead with separate thresholds, so one
+// late heartbeat never makes a node dead. A heartbeat brings a node back;
+// [Tracker.HeartbeatEpoch] carries the node's incarnation so a restarted
+// node recovers at once and a delayed heartbeat of an older run is ignored.
+//
+//	t := health.NewTracker(health.TrackerOptions{SuspectAfter: 10 * time.Second, DeadAfter: 30 * time.Second})
+//	go t.Run(ctx)
+//	t.Join(node.Node{ID: "pop-fra-1", Region: "eu"})
+//	t.HeartbeatEpoch("pop-fra-1", bootID, time.Now()) // on every heartbeat
+//	events, cancel := t.Subscribe(1024)               // join, suspect, dead, recovered, flap-start, flap-stop
+//	report := t.Report()                              // counts per state and region, "region unhealthy"
+//
+// Options: PhiThreshold turns on a phi-accrual detector per node (as in
+// Cassandra, whose default threshold is 8), which adapts the suspect
+// threshold to each node's own heartbeat rhythm. Stall protection credits
+// the time the tracker itself was not running (a GC pause, a starved CPU,
+// a suspended VM: a sweep much later than SweepInterval) to every node, so
+// nobody is convicted for it. WeightedFlapping switches from the Monitor's
+// rule (3 transitions in the last 10 results) to Nagios' weighted percent
+// state change over 21 results, with separate start and stop thresholds.
+// Subscribers never slow the tracker: a full channel drops the event and
+// [Tracker.Dropped] counts it. A region is reported unhealthy when many of
+// its nodes went down within a short window, which points to the region (a
+// partition) rather than to each node.
+//
 // # Concurrency and copies
 //
 // All methods are safe for concurrent use. Checks, histories and reports are
