@@ -1,20 +1,31 @@
 "use strict";
 // The edgeinfra dashboard: polls the hub's JSON API and renders it.
 (() => {
-  const POLL_MS = 2000, POINTS = 90;
+  const POLL_MS = 2000, TIMEOUT_MS = 5000, WINDOW_MS = 3 * 60 * 1000;
+  // Statuses from worst to best, for sorting the status column by severity.
+  const SEVERITY = { unknown: 0, offline: 1, degraded: 2, maintenance: 3, online: 4 };
   const COLORS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341"];
   const $ = (id) => document.getElementById(id);
-  const state = { nodes: [], sort: "id", asc: true, filter: "", series: {}, selected: null };
+  const state = { nodes: [], sort: "id", asc: true, filter: "", series: {}, selected: null, lastOK: 0 };
 
   const fmtInt = (n) => Number(n || 0).toLocaleString("en-US");
   const fmtMs = (ms) => ms >= 1000 ? (ms / 1000).toFixed(2) + " s" : ms >= 10 ? ms.toFixed(0) + " ms" : Number(ms || 0).toFixed(2) + " ms";
-  const fmtAge = (s, t) => !t || t.startsWith("0001") ? "never" : s < 1 ? "just now" : s < 90 ? s.toFixed(0) + "s ago" : s < 5400 ? (s / 60).toFixed(0) + "m ago" : (s / 3600).toFixed(1) + "h ago";
+  const fmtAge = (s, t) => !t || t.startsWith("0001") ? "never" : s < 10 ? s.toFixed(1) + "s ago" : s < 90 ? s.toFixed(0) + "s ago" : s < 5400 ? (s / 60).toFixed(0) + "m ago" : (s / 3600).toFixed(1) + "h ago";
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
   async function get(path) {
-    const r = await fetch(path, { cache: "no-store" });
-    if (!r.ok) throw new Error(path + ": HTTP " + r.status);
-    return r.json();
+    const ctl = new AbortController(), timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    try {
+      const r = await fetch(path, { cache: "no-store", signal: ctl.signal });
+      if (!r.ok) {
+        let msg = "HTTP " + r.status;
+        try { msg = (await r.json()).error.message || msg; } catch (_) { /* not a JSON error */ }
+        throw new Error(msg);
+      }
+      return await r.json();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async function poll() {
@@ -26,16 +37,20 @@
       renderFunctions(metrics);
       renderNodes();
       if (state.selected) renderDetail(state.selected);
+      state.lastOK = Date.now();
       setConn(true, "live · " + new Date().toLocaleTimeString());
     } catch (e) {
-      setConn(false, "hub unreachable — retrying");
+      const since = state.lastOK ? " · data from " + new Date(state.lastOK).toLocaleTimeString() : "";
+      setConn(false, "hub unreachable — retrying" + since);
     }
+    setTimeout(poll, POLL_MS);
   }
 
   function setConn(ok, text) {
     const el = $("conn");
     el.className = "conn " + (ok ? "ok" : "bad");
     el.textContent = text;
+    document.body.classList.toggle("stale", !ok);
   }
 
   function renderCards(nodes, cluster, m) {
@@ -86,9 +101,9 @@
     const now = Date.now();
     for (const f of fns) {
       const s = state.series[f.function] ||= { p99: [], err: [] };
-      s.p99.push([now, f.p99_ms_1m]);
+      s.p99.push([now, f.p99_ms_1m || 0]);
       s.err.push([now, f.error_rate_1m || 0]);
-      if (s.p99.length > POINTS) { s.p99.shift(); s.err.shift(); }
+      while (s.p99.length && s.p99[0][0] < now - WINDOW_MS) { s.p99.shift(); s.err.shift(); }
     }
     drawChart($("chart-latency"), $("legend-latency"), "p99");
     drawChart($("chart-errors"), $("legend-errors"), "err");
@@ -100,19 +115,30 @@
     const g = canvas.getContext("2d");
     g.scale(dpr, dpr);
     const names = Object.keys(state.series).sort();
-    let maxY = 0, minT = Infinity, maxT = -Infinity;
-    for (const n of names) for (const [t, v] of state.series[n][key]) { maxY = Math.max(maxY, v); minT = Math.min(minT, t); maxT = Math.max(maxT, t); }
+    // The x axis ends now and spans the data kept: one to three minutes.
+    const maxT = Date.now();
+    let maxY = 0, oldest = maxT;
+    for (const n of names) for (const [t, v] of state.series[n][key]) { maxY = Math.max(maxY, v); oldest = Math.min(oldest, t); }
+    const span = Math.min(Math.max(maxT - oldest, 60000), WINDOW_MS), minT = maxT - span;
     const styles = getComputedStyle(document.documentElement);
     const line = styles.getPropertyValue("--line"), muted = styles.getPropertyValue("--muted");
     const padL = 46, padB = 18, plotW = w - padL - 6, plotH = h - padB - 6;
-    maxY = maxY > 0 ? niceCeil(maxY) : 1;
+    const step = niceStep(maxY > 0 ? maxY / 4 : 0.25);
+    maxY = step * 4;
     g.font = "11px system-ui"; g.fillStyle = muted; g.strokeStyle = line; g.lineWidth = 1;
+    g.textAlign = "right";
     for (let i = 0; i <= 4; i++) {
       const y = 6 + plotH - plotH * i / 4;
       g.beginPath(); g.moveTo(padL, y); g.lineTo(w - 6, y); g.stroke();
-      g.fillText(formatTick(maxY * i / 4), 4, y + 4);
+      g.fillText(formatTick(step * i), padL - 6, y + 4);
     }
-    const span = Math.max(maxT - minT, 1);
+    g.textAlign = "center";
+    const tick = span > 90000 ? 60000 : 30000;
+    for (let ago = 0; ago <= span; ago += tick) {
+      const x = padL + plotW * (1 - ago / span);
+      const label = ago === 0 ? "now" : "−" + (ago % 60000 ? ago / 1000 + "s" : ago / 60000 + "m");
+      g.fillText(label, Math.min(Math.max(x, padL + 12), w - 18), h - 3);
+    }
     names.forEach((n, i) => {
       const pts = state.series[n][key];
       if (!pts.length) return;
@@ -122,16 +148,24 @@
         j ? g.lineTo(x, y) : g.moveTo(x, y);
       });
       g.stroke();
+      const [t, v] = pts[pts.length - 1];
+      g.fillStyle = COLORS[i % COLORS.length]; g.beginPath();
+      g.arc(padL + plotW * (t - minT) / span, 6 + plotH - plotH * v / maxY, 3, 0, 2 * Math.PI); g.fill();
     });
     legend.innerHTML = names.map((n, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(n)}</span>`).join("");
   }
 
-  const niceCeil = (v) => { const p = Math.pow(10, Math.floor(Math.log10(v))); return Math.ceil(v / p * 2) / 2 * p; };
-  const formatTick = (v) => v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2);
+  // niceStep rounds v up to 1, 2, 2.5 or 5 times a power of ten.
+  const niceStep = (v) => {
+    const p = Math.pow(10, Math.floor(Math.log10(v))), f = v / p;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p;
+  };
+  const formatTick = (v) => v >= 1000 ? (v / 1000).toFixed(v % 1000 ? 1 : 0) + "k" : v >= 10 || v === 0 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
 
   function sortValue(n, key) {
     if (key === "lag") return n.sync.local_version - n.sync.remote_version;
     if (key === "pending") return n.sync.pending;
+    if (key === "status") return SEVERITY[n.status] ?? -1;
     return n[key];
   }
 
@@ -142,7 +176,7 @@
       const x = sortValue(a, state.sort), y = sortValue(b, state.sort);
       return (x < y ? -1 : x > y ? 1 : 0) * (state.asc ? 1 : -1);
     });
-    $("nodes").innerHTML = rows.map((n) => `<tr data-id="${esc(n.id)}" class="node-row">` +
+    $("nodes").innerHTML = rows.map((n) => `<tr data-id="${esc(n.id)}" class="node-row${n.id === state.selected ? " selected" : ""}" tabindex="0">` +
       `<td>${esc(n.id)}</td><td>${esc(n.region || "")}</td>` +
       `<td><span class="pill s-${esc(n.status)}" title="${esc(n.reason || "healthy")}">${esc(n.status)}</span></td>` +
       `<td>${fmtAge(n.heartbeat_age_seconds, n.last_heartbeat)}</td>` +
@@ -178,13 +212,16 @@
     renderNodes();
   }));
   $("filter").addEventListener("input", (e) => { state.filter = e.target.value; renderNodes(); });
-  $("nodes").addEventListener("click", (e) => {
-    const tr = e.target.closest("tr[data-id]");
-    if (tr) { state.selected = tr.dataset.id; renderDetail(state.selected); }
-  });
-  $("detail-close").addEventListener("click", () => { state.selected = null; $("detail").classList.add("hidden"); });
+  const select = (tr) => {
+    if (!tr) return;
+    state.selected = tr.dataset.id;
+    renderNodes();
+    renderDetail(state.selected).then(() => $("detail").scrollIntoView({ behavior: "smooth", block: "nearest" }));
+  };
+  $("nodes").addEventListener("click", (e) => select(e.target.closest("tr[data-id]")));
+  $("nodes").addEventListener("keydown", (e) => { if (e.key === "Enter") select(e.target.closest("tr[data-id]")); });
+  $("detail-close").addEventListener("click", () => { state.selected = null; $("detail").classList.add("hidden"); renderNodes(); });
   window.addEventListener("resize", () => { drawChart($("chart-latency"), $("legend-latency"), "p99"); drawChart($("chart-errors"), $("legend-errors"), "err"); });
 
   poll();
-  setInterval(poll, POLL_MS);
 })();
