@@ -132,12 +132,19 @@ type nodeView struct {
 	StateVersion  int64         `json:"state_version"` // newest agent version the hub applied
 }
 
-func (h *Hub) view(s snapshot, now time.Time) nodeView {
+// view is what the API shows of s at now. flapping is the sorted IDs of
+// flapping nodes from the newest sweep (flapping changes only when a sweep
+// adds checks), or nil to ask the monitor.
+func (h *Hub) view(s snapshot, now time.Time, flapping []string) nodeView {
 	v := nodeView{
 		ID: s.Node.ID, Region: s.Node.Region, Address: s.Node.Address,
 		Status: string(s.Node.Status), LastHeartbeat: s.Node.LastHeartbeat,
 		Sync: s.Sync, StateVersion: s.StateVersion,
-		Flapping: h.monitor.DetectFlapping(s.Node.ID, 10),
+	}
+	if flapping != nil {
+		_, v.Flapping = slices.BinarySearch(flapping, s.Node.ID)
+	} else {
+		v.Flapping = h.monitor.DetectFlapping(s.Node.ID, 10)
 	}
 	age := now.Sub(s.Node.LastHeartbeat)
 	v.HeartbeatAge = math.Round(max(age, 0).Seconds()*1000) / 1000
@@ -157,11 +164,21 @@ func (h *Hub) view(s snapshot, now time.Time) nodeView {
 func (h *Hub) listNodes(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	all := h.reg.all()
+	flapping := h.flappingNodes()
 	out := make([]nodeView, len(all))
 	for i, s := range all {
-		out[i] = h.view(s, now)
+		out[i] = h.view(s, now, flapping)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeNodeList(w, out)
+}
+
+// flappingNodes returns the sorted IDs of the nodes the newest sweep found
+// flapping (never nil).
+func (h *Hub) flappingNodes() []string {
+	if rep := h.lastReport.Load(); rep != nil && rep.FlappingNodes != nil {
+		return rep.FlappingNodes
+	}
+	return []string{}
 }
 
 func (h *Hub) nodeOr404(w http.ResponseWriter, r *http.Request, withData bool) (snapshot, bool) {
@@ -185,7 +202,7 @@ func (h *Hub) getNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		nodeView
 		History []health.Check `json:"history"`
-	}{h.view(s, time.Now()), h.monitor.History(s.Node.ID, 50)})
+	}{h.view(s, time.Now(), nil), h.monitor.History(s.Node.ID, 50)})
 }
 
 func (h *Hub) getState(w http.ResponseWriter, r *http.Request) {

@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if h.timeout <= 0 {
 		h.timeout = 60 * time.Second
 	}
-	h.monitor = health.NewMonitor(health.Options{HeartbeatTimeout: h.timeout, HistorySize: 100})
+	h.monitor = health.NewMonitor(health.Options{HeartbeatTimeout: h.timeout, HistorySize: 50})
 	maxSeries := cfg.MaxSeries
 	if maxSeries == 0 {
 		maxSeries = 100_000

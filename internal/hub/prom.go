@@ -50,8 +50,9 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[key]int{}
 	healthy := map[string]int{}
 	now := time.Now()
+	flapping := c.h.flappingNodes()
 	for _, s := range c.h.reg.all() {
-		v := c.h.view(s, now)
+		v := c.h.view(s, now, flapping)
 		counts[key{v.Status, v.Region}]++
 		if v.Healthy {
 			healthy[v.Region]++

@@ -3,6 +3,7 @@ package hub
 import (
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,8 +28,11 @@ type record struct {
 
 // registry holds the fleet. It is the only mutable fleet state of the hub.
 type registry struct {
-	mu    sync.RWMutex // guards nodes
+	mu    sync.RWMutex // guards nodes and order
 	nodes map[string]*record
+	// order is every record sorted by node ID, so that listings need no
+	// sort: a node joins once, a listing happens every poll.
+	order []*record
 }
 
 func newRegistry() *registry { return &registry{nodes: map[string]*record{}} }
@@ -38,6 +42,8 @@ func (r *registry) get(id string) *record {
 	if rec == nil {
 		rec = &record{node: node.Node{ID: id, Status: node.Online}, data: map[string]any{}}
 		r.nodes[id] = rec
+		i, _ := slices.BinarySearchFunc(r.order, id, func(rec *record, id string) int { return strings.Compare(rec.node.ID, id) })
+		r.order = slices.Insert(r.order, i, rec)
 	}
 	return rec
 }
@@ -134,20 +140,11 @@ func (rec *record) snapshot(withData bool) snapshot {
 // all returns every node, sorted by ID.
 func (r *registry) all() []snapshot {
 	r.mu.RLock()
-	out := make([]snapshot, 0, len(r.nodes))
-	for _, rec := range r.nodes {
-		out = append(out, rec.snapshot(false))
+	defer r.mu.RUnlock()
+	out := make([]snapshot, len(r.order))
+	for i, rec := range r.order {
+		out[i] = rec.snapshot(false)
 	}
-	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b snapshot) int {
-		switch {
-		case a.Node.ID < b.Node.ID:
-			return -1
-		case a.Node.ID > b.Node.ID:
-			return 1
-		}
-		return 0
-	})
 	return out
 }
 
