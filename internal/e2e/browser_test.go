@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
@@ -42,6 +44,9 @@ func chromium(t *testing.T) string {
 type page struct {
 	t   *testing.T
 	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string // console errors and uncaught exceptions
 }
 
 // openBrowser starts headless Chromium with a throwaway profile and
@@ -62,8 +67,31 @@ func openBrowser(t *testing.T, bin string) *page {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	return &page{t: t, ctx: ctx}
+	p := &page{t: t, ctx: ctx}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				p.mu.Lock()
+				p.problems = append(p.problems, string(m.Type)+": "+m.Text+" "+m.URL)
+				p.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); cancelAlloc(); <-done })
+	return p
+}
+
+// consoleProblems returns the console errors and exceptions so far.
+func (p *page) consoleProblems() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.problems...)
 }
 
 func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -109,7 +137,8 @@ func statusOf(id string) string {
 // says so.
 //
 // With EDGEINFRA_SCREENSHOT=file.png it also lets the charts fill for a
-// while and saves a screenshot of the page.
+// while and saves a screenshot of the page (EDGEINFRA_SCREENSHOT_SCHEME=dark
+// for the dark colour scheme).
 func TestDashboardShowsTheFleet(t *testing.T) {
 	bin := chromium(t)
 	const nodes = 6
@@ -167,8 +196,23 @@ func TestDashboardShowsTheFleet(t *testing.T) {
 	p.waitFor("the node detail", `!document.getElementById("detail").classList.contains("hidden") && document.getElementById("detail-title").textContent.includes("`+victim+`")`)
 	p.waitFor("a health history ending unhealthy", `(() => { const b = document.querySelectorAll("#detail-body .history span"); return b.length > 1 && b[b.length-1].classList.contains("u") && document.querySelector("#detail-body .history .h") !== null })()`)
 
+	// On a phone-sized screen nothing overflows the page sideways.
+	p.do(chromedp.EmulateViewport(390, 844))
+	p.waitFor("no sideways overflow at 390px", `window.innerWidth === 390 && document.documentElement.scrollWidth <= 390`)
+	p.do(chromedp.EmulateViewport(1400, 1000))
+
 	if shot != "" {
 		screenshot(t, p, shot)
+	}
+
+	// A restarted node comes back.
+	if err := fleet.Restart(victim); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the restarted node online", statusOf(victim)+` === "online"`)
+	p.waitFor("all healthy again", `document.getElementById("c-healthy").textContent === "100%"`)
+	if problems := p.consoleProblems(); len(problems) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(problems, "\n"))
 	}
 
 	// With the hub gone the page says so and keeps the last data, dimmed.
@@ -199,6 +243,14 @@ func letChartsFill(t *testing.T) {
 // header stays at the top.
 func screenshot(t *testing.T, p *page, path string) {
 	t.Helper()
+	if scheme := os.Getenv("EDGEINFRA_SCREENSHOT_SCHEME"); scheme != "" {
+		features := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features}); err != nil {
+			t.Fatal(err)
+		}
+		p.waitFor("the "+scheme+" colour scheme", `matchMedia("(prefers-color-scheme: `+scheme+`)").matches`)
+		time.Sleep(2500 * time.Millisecond) // the canvases repaint on the next poll
+	}
 	height, err := chromedp.Run(p.ctx, chromedp.Evaluate[int64](`window.scrollTo(0, 0), document.documentElement.scrollHeight`))
 	if err != nil {
 		t.Fatal(err)
