@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +20,11 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/internal/hub"
 )
+
+// hubProfileEnv, set to a directory, makes the hub process write a CPU
+// profile of its whole run and a heap profile at its end there, named
+// hub-<agents>.cpu.pprof and hub-<agents>.heap.pprof.
+const hubProfileEnv = "EDGEINFRA_HUBSCALE_PROFILE"
 
 // hubChildEnv makes TestHubScaleChild run a hub: BenchmarkHubScale starts
 // this test binary again with it set, so that the hub has a process of its
@@ -32,12 +39,34 @@ func TestHubScaleChild(t *testing.T) {
 	if os.Getenv(hubChildEnv) != "1" {
 		t.Skip("the hub process of BenchmarkHubScale; runs only when started by it")
 	}
+	prefix := os.Getenv(hubProfileEnv)
+	if prefix != "" {
+		f, err := os.Create(prefix + ".cpu.pprof")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	h, err := hub.Start(context.Background(), hub.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Printf("hub %s %s\n", h.NATSURL(), h.URL())
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	if prefix != "" {
+		f, err := os.Create(prefix + ".heap.pprof")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			t.Error(err)
+		}
+	}
 	h.Close()
 }
 
@@ -50,10 +79,13 @@ type hubProc struct {
 	httpURL string
 }
 
-func startHubProc(b *testing.B) *hubProc {
+func startHubProc(b *testing.B, agents int) *hubProc {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHubScaleChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), hubChildEnv+"=1")
+	if dir := os.Getenv(hubProfileEnv); dir != "" {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%s", hubProfileEnv, filepath.Join(dir, fmt.Sprintf("hub-%d", agents))))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -27,7 +27,8 @@ import (
 //     NATS path alone;
 //   - list-visible-p99-ms: from publishing to the end of the first full
 //     GET /api/v1/nodes listing that shows it, which includes the listing's
-//     own time (fewer samples: one per second);
+//     own time (fewer samples: one per second, or per
+//     EDGEINFRA_HUBSCALE_LIST_EVERY; 0 leaves the listing out of the window);
 //   - hb-lost: heartbeats sent during the whole run that the hub never
 //     accepted, counted once the load has stopped.
 //
@@ -36,7 +37,9 @@ import (
 //
 // The window is 2s by default, so that CI's -benchtime 1x stays short; set
 // EDGEINFRA_HUBSCALE_WINDOW (e.g. 30s) for numbers worth quoting, and
-// EDGEINFRA_HUBSCALE_AGENTS (e.g. 2000,10000,20000) for other fleet sizes.
+// EDGEINFRA_HUBSCALE_AGENTS (e.g. 2000,10000,20000) for other fleet sizes,
+// and EDGEINFRA_HUBSCALE_PROFILE to a directory for the hub's CPU and heap
+// profiles.
 // Simulated agents share connections: 100 node IDs per NATS connection
 // (see loadFleet).
 func BenchmarkHubScale(b *testing.B) {
@@ -59,8 +62,16 @@ func BenchmarkHubScale(b *testing.B) {
 		}
 		window = d
 	}
+	listEvery := time.Second
+	if s := os.Getenv("EDGEINFRA_HUBSCALE_LIST_EVERY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			b.Fatalf("EDGEINFRA_HUBSCALE_LIST_EVERY=%q: want a duration, 0 for no listing probes", s)
+		}
+		listEvery = d
+	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) { benchHubScale(b, n, window) })
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) { benchHubScale(b, n, window, listEvery) })
 	}
 }
 
@@ -71,8 +82,8 @@ const (
 	scaleProbeStep = 50 * time.Millisecond
 )
 
-func benchHubScale(b *testing.B, n int, window time.Duration) {
-	p := startHubProc(b)
+func benchHubScale(b *testing.B, n int, window, listEvery time.Duration) {
+	p := startHubProc(b, n)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	defer client.CloseIdleConnections()
 
@@ -121,7 +132,7 @@ func benchHubScale(b *testing.B, n int, window time.Duration) {
 	}
 	time.Sleep(scaleInterval)
 
-	res := measureHubScale(b, p, pr, fleet, window)
+	res := measureHubScale(b, p, pr, fleet, window, listEvery)
 
 	b.ReportAllocs()
 	for b.Loop() {
@@ -157,7 +168,7 @@ type scaleResult struct {
 	listBytes                int
 }
 
-func measureHubScale(b *testing.B, p *hubProc, pr *prober, fleet *loadFleet, window time.Duration) scaleResult {
+func measureHubScale(b *testing.B, p *hubProc, pr *prober, fleet *loadFleet, window, listEvery time.Duration) scaleResult {
 	counters := func() map[string]float64 {
 		v, err := promValues(pr.client, p.httpURL, `edgeinfra_hub_messages_total{kind="heartbeat"`, "go_memstats_heap_inuse_bytes", "edgeinfra_nodes{")
 		if err != nil {
@@ -177,8 +188,8 @@ func measureHubScale(b *testing.B, p *hubProc, pr *prober, fleet *loadFleet, win
 	var res scaleResult
 	nextList := start
 	for time.Since(start) < window {
-		if time.Now().After(nextList) {
-			nextList = nextList.Add(time.Second)
+		if listEvery > 0 && time.Now().After(nextList) {
+			nextList = nextList.Add(listEvery)
 			v, longest, size, err := pr.probeList(5 * time.Second)
 			if err != nil {
 				b.Fatal(err)
