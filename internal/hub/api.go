@@ -124,6 +124,7 @@ type nodeView struct {
 	Address       string        `json:"address,omitempty"`
 	Status        string        `json:"status"`
 	Healthy       bool          `json:"healthy"`
+	Liveness      string        `json:"liveness"` // the Tracker's alive, suspect or dead (unknown at first)
 	Reason        string        `json:"reason,omitempty"`
 	LastHeartbeat time.Time     `json:"last_heartbeat"`
 	HeartbeatAge  float64       `json:"heartbeat_age_seconds"`
@@ -139,7 +140,7 @@ func (h *Hub) view(s snapshot, now time.Time, flapping []string) nodeView {
 	v := nodeView{
 		ID: s.Node.ID, Region: s.Node.Region, Address: s.Node.Address,
 		Status: string(s.Node.Status), LastHeartbeat: s.Node.LastHeartbeat,
-		Sync: s.Sync, StateVersion: s.StateVersion,
+		Sync: s.Sync, StateVersion: s.StateVersion, Liveness: s.Liveness,
 	}
 	if flapping != nil {
 		_, v.Flapping = slices.BinarySearch(flapping, s.Node.ID)
@@ -165,11 +166,7 @@ func (h *Hub) listNodes(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	all := h.reg.all()
 	flapping := h.flappingNodes()
-	out := make([]nodeView, len(all))
-	for i, s := range all {
-		out[i] = h.view(s, now, flapping)
-	}
-	writeNodeList(w, out)
+	writeNodeList(w, all, func(s *snapshot) nodeView { return h.view(*s, now, flapping) })
 }
 
 // flappingNodes returns the sorted IDs of the nodes the newest sweep found
@@ -301,6 +298,9 @@ func isRevisionMismatch(err error) bool {
 type clusterView struct {
 	health.ClusterReport
 	TimeoutSeconds float64 `json:"heartbeat_timeout_seconds"`
+	// Liveness is the Tracker's report: alive, suspect and dead counts per
+	// region, and the regions that lost many nodes at once.
+	Liveness *health.FleetReport `json:"liveness"`
 }
 
 func (h *Hub) getCluster(w http.ResponseWriter, r *http.Request) {
@@ -309,7 +309,7 @@ func (h *Hub) getCluster(w http.ResponseWriter, r *http.Request) {
 		h.sweep()
 		rep = h.lastReport.Load()
 	}
-	writeJSON(w, http.StatusOK, clusterView{ClusterReport: *rep, TimeoutSeconds: h.timeout.Seconds()})
+	writeJSON(w, http.StatusOK, clusterView{ClusterReport: *rep, TimeoutSeconds: h.timeout.Seconds(), Liveness: h.lastFleet.Load()})
 }
 
 // metricsView is GET /api/v1/metrics.

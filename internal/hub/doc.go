@@ -8,4 +8,36 @@
 // hub replays the stream from its start when it starts, which rebuilds node
 // state and metrics after a restart (with DataDir, the stream survives on
 // disk) and lets several hubs on one NATS cluster each hold the whole fleet.
+//
+// # Health
+//
+// Two views of each node's heartbeats, both from package health:
+//
+//   - healthy and status follow the Monitor's contract: a node is healthy
+//     while it reports itself online or degraded and its last heartbeat is
+//     at most HeartbeatTimeout old (status then reads "offline"). A sweep
+//     every SweepInterval checks every node; those checks are the history
+//     of GET /api/v1/nodes/{id} and the input of flapping.
+//   - liveness is the Tracker's verdict: alive, suspect once silent for
+//     HeartbeatTimeout, dead once silent for twice that, back to alive on
+//     the next heartbeat (an agent restart, a larger epoch, recovers at
+//     once; a delayed heartbeat of an older run is ignored). GET
+//     /api/v1/cluster adds its report, with counts per region and the
+//     regions that lost many nodes at once. Transitions are logged.
+//
+// Liveness and flapping are copied into listings at each sweep, so they may
+// lag by one SweepInterval; healthy, status and heartbeat ages are computed
+// at request time.
+//
+// # Cost
+//
+// A heartbeat costs a JSON decode and a map update under one lock. GET
+// /api/v1/nodes copies the registry (kept sorted by ID) under a read lock,
+// then writes the rows with a hand-written encoder (the same bytes as
+// encoding/json) into one pooled buffer: for 10,000 nodes it takes a
+// quarter to a half of the time of encoding/json with a sort per request,
+// and a quarter of the memory (BenchmarkListNodes, side by side).
+//
+// All methods of [Hub] are safe for concurrent use; [Hub.Close] waits for
+// every goroutine the hub started.
 package hub

@@ -76,11 +76,13 @@ type Hub struct {
 	desired jetstream.KeyValue
 
 	reg     *registry
-	monitor *health.Monitor
+	monitor *health.Monitor // the per-node check history and flapping (API.md's contract)
+	tracker *health.Tracker // liveness: alive, suspect, dead, and regions in trouble
 	agg     *metrics.Aggregator
 	stats   hubStats
 
 	lastReport atomic.Pointer[health.ClusterReport]
+	lastFleet  atomic.Pointer[health.FleetReport]
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -111,6 +113,9 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		h.timeout = 60 * time.Second
 	}
 	h.monitor = health.NewMonitor(health.Options{HeartbeatTimeout: h.timeout, HistorySize: 50})
+	// Suspect when the node stops being healthy, dead when silent for
+	// twice as long (the Tracker's default).
+	h.tracker = health.NewTracker(health.TrackerOptions{SuspectAfter: h.timeout, SweepInterval: h.sweepEvery()})
 	maxSeries := cfg.MaxSeries
 	if maxSeries == 0 {
 		maxSeries = 100_000
@@ -135,6 +140,9 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.wg.Go(func() { h.sweepLoop(runCtx) })
+	h.wg.Go(func() { _ = h.tracker.Run(runCtx) })
+	events, stopEvents := h.tracker.Subscribe(256)
+	h.wg.Go(func() { h.logTransitions(runCtx, events, stopEvents) })
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -290,11 +298,22 @@ func (h *Hub) onHeartbeat(m *nats.Msg) {
 		h.log.Debug("heartbeat rejected", "subject", m.Subject, "err", err)
 		return
 	}
-	if h.reg.heartbeat(hb, time.Now()) {
-		h.stats.heartbeats.Add(1)
-	} else {
+	h.acceptHeartbeat(hb, time.Now())
+}
+
+// acceptHeartbeat records a valid heartbeat received at now in the
+// registry and the Tracker.
+func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
+	joined, ok := h.reg.heartbeat(hb, now)
+	if !ok {
 		h.stats.stale.Add(1)
+		return
 	}
+	if joined {
+		h.tracker.Join(node.Node{ID: hb.NodeID, Region: hb.Region})
+	}
+	h.tracker.HeartbeatEpoch(hb.NodeID, hb.Epoch, now)
+	h.stats.heartbeats.Add(1)
 }
 
 // onStreamMsg applies one stream message. A message that cannot be decoded
@@ -350,11 +369,7 @@ func snapOnlyNode(snap metrics.Snapshot, id string) bool {
 // sweepLoop checks every node's health periodically; those checks are the
 // per-node history and the flapping input.
 func (h *Hub) sweepLoop(ctx context.Context) {
-	every := h.cfg.SweepInterval
-	if every <= 0 {
-		every = min(max(h.timeout/10, 100*time.Millisecond), 5*time.Second)
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(h.sweepEvery())
 	defer t.Stop()
 	for {
 		h.sweep()
@@ -366,6 +381,16 @@ func (h *Hub) sweepLoop(ctx context.Context) {
 	}
 }
 
+func (h *Hub) sweepEvery() time.Duration {
+	if h.cfg.SweepInterval > 0 {
+		return h.cfg.SweepInterval
+	}
+	return min(max(h.timeout/10, 100*time.Millisecond), 5*time.Second)
+}
+
+// sweep checks every node (the Monitor's history and cluster report) and
+// copies the Tracker's liveness verdicts into the registry, so listings
+// read them without asking the Tracker per node.
 func (h *Hub) sweep() {
 	all := h.reg.all()
 	nodes := make([]node.Node, len(all))
@@ -374,6 +399,33 @@ func (h *Hub) sweep() {
 	}
 	rep := h.monitor.CheckCluster(nodes)
 	h.lastReport.Store(&rep)
+	h.reg.setLiveness(h.tracker.Nodes())
+	fleet := h.tracker.Report()
+	h.lastFleet.Store(&fleet)
+}
+
+// logTransitions logs the Tracker's suspect, dead and recovered verdicts
+// until ctx is done.
+func (h *Hub) logTransitions(ctx context.Context, events <-chan health.Event, stop func()) {
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			switch ev.Kind {
+			case health.EventSuspect, health.EventDead:
+				h.log.Warn("node "+string(ev.Kind), "node", ev.NodeID, "region", ev.Region, "was", ev.Previous.String())
+			case health.EventRecovered, health.EventFlapStart, health.EventFlapStop:
+				h.log.Info("node "+string(ev.Kind), "node", ev.NodeID, "region", ev.Region)
+			default:
+				h.log.Debug("node "+string(ev.Kind), "node", ev.NodeID, "region", ev.Region)
+			}
+		}
+	}
 }
 
 func (h *Hub) startHTTP() error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,16 +155,19 @@ func TestHeartbeatStateAndMetricsReachTheAPI(t *testing.T) {
 func TestStaleHeartbeatIgnored(t *testing.T) {
 	r := newRegistry()
 	now := time.Now()
-	if !r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 2, Seq: 5, Status: "online"}, now) {
-		t.Fatal("first heartbeat rejected")
+	if joined, ok := r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 2, Seq: 5, Status: "online"}, now); !ok || !joined {
+		t.Fatalf("first heartbeat: joined %v, accepted %v; want both", joined, ok)
 	}
 	for _, hb := range []wire.Heartbeat{{NodeID: "n", Epoch: 2, Seq: 5}, {NodeID: "n", Epoch: 2, Seq: 4}, {NodeID: "n", Epoch: 1, Seq: 100}} {
-		if r.heartbeat(hb, now.Add(time.Second)) {
+		if _, ok := r.heartbeat(hb, now.Add(time.Second)); ok {
 			t.Errorf("stale heartbeat %+v accepted", hb)
 		}
 	}
-	if !r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 3, Seq: 1, Status: "degraded"}, now) {
-		t.Fatal("a restarted agent's heartbeat (new epoch) was rejected")
+	if joined, ok := r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 3, Seq: 1, Status: "degraded"}, now); !ok || joined {
+		t.Fatalf("a restarted agent's heartbeat (new epoch): joined %v, accepted %v; want accepted, not joined", joined, ok)
+	}
+	if joined, _ := r.heartbeat(wire.Heartbeat{NodeID: "n", Epoch: 3, Seq: 2, Region: "eu"}, now); !joined {
+		t.Fatal("a heartbeat with a new region did not rejoin the node")
 	}
 }
 
@@ -287,13 +291,16 @@ func TestPrometheusExposition(t *testing.T) {
 	h := startHub(t, Config{})
 	connect(t, h).heartbeat("n1", "eu", 1)
 	eventually(t, "node known", func() bool { return h.reg.known("n1") })
+	h.sweep() // the liveness gauges come from the newest sweep
 	resp, err := http.Get(h.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`edgeinfra_nodes{region="eu",status="online"} 1`, `edgeinfra_hub_messages_total{kind="heartbeat",result="accepted"} 1`, "edgeinfra_hub_nats_connected 1", "go_goroutines"} {
+	for _, want := range []string{`edgeinfra_nodes{region="eu",status="online"} 1`, `edgeinfra_hub_messages_total{kind="heartbeat",result="accepted"} 1`,
+		`edgeinfra_nodes_liveness{region="eu",state="alive"} 1`, `edgeinfra_nodes_liveness{region="eu",state="dead"} 0`, `edgeinfra_region_unhealthy{region="eu"} 0`,
+		"edgeinfra_hub_nats_connected 1", "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
@@ -320,4 +327,37 @@ func TestRestartWithDataDirKeepsState(t *testing.T) {
 	if st.Data["kept"] != true {
 		t.Fatalf("state after restart = %+v", st)
 	}
+}
+
+// A node that stops heartbeating goes suspect, then dead, in the listing
+// and in the cluster's liveness report, and recovers on its next heartbeat.
+func TestSilentNodeGoesSuspectThenDead(t *testing.T) {
+	h := startHub(t, Config{HeartbeatTimeout: 300 * time.Millisecond, SweepInterval: 20 * time.Millisecond})
+	a := connect(t, h)
+	a.heartbeat("quiet", "eu", 1)
+	liveness := func() string {
+		var nodes []nodeView
+		getJSON(t, h.URL()+"/api/v1/nodes", &nodes)
+		if len(nodes) != 1 {
+			return ""
+		}
+		return nodes[0].Liveness
+	}
+	var seen []string
+	eventually(t, "the node to go alive, suspect, dead", func() bool {
+		if l := liveness(); len(seen) == 0 || seen[len(seen)-1] != l {
+			seen = append(seen, l)
+		}
+		return seen[len(seen)-1] == "dead"
+	})
+	if !slices.Contains(seen, "alive") || !slices.Contains(seen, "suspect") {
+		t.Errorf("liveness went %v, want alive, suspect and dead in turn", seen)
+	}
+	var cluster clusterView
+	getJSON(t, h.URL()+"/api/v1/cluster", &cluster)
+	if cluster.Liveness == nil || cluster.Liveness.Dead != 1 || cluster.Liveness.Regions["eu"] == nil || cluster.Liveness.Regions["eu"].Dead != 1 {
+		t.Errorf("cluster liveness = %+v, want one dead node in eu", cluster.Liveness)
+	}
+	a.heartbeat("quiet", "eu", 2)
+	eventually(t, "the node to recover", func() bool { return liveness() == "alive" })
 }

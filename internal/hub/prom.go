@@ -32,6 +32,10 @@ var (
 		[]string{"region"}, nil)
 	messagesDesc = prometheus.NewDesc("edgeinfra_hub_messages_total", "Messages the hub received from agents, by kind and result.",
 		[]string{"kind", "result"}, nil)
+	livenessDesc = prometheus.NewDesc("edgeinfra_nodes_liveness", "Nodes by the health tracker's verdict (alive, suspect, dead) and region, at the newest sweep.",
+		[]string{"state", "region"}, nil)
+	regionUnhealthyDesc = prometheus.NewDesc("edgeinfra_region_unhealthy", "1 when a region lost many nodes at once (a partition rather than single failures).",
+		[]string{"region"}, nil)
 	natsDesc = prometheus.NewDesc("edgeinfra_hub_nats_connected", "1 when the hub is connected to NATS.", nil, nil)
 )
 
@@ -42,6 +46,8 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- nodesDesc
 	ch <- healthyDesc
 	ch <- messagesDesc
+	ch <- livenessDesc
+	ch <- regionUnhealthyDesc
 	ch <- natsDesc
 }
 
@@ -65,6 +71,21 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for r, n := range healthy {
 		ch <- prometheus.MustNewConstMetric(healthyDesc, prometheus.GaugeValue, float64(n), r)
+	}
+	if fleet := c.h.lastFleet.Load(); fleet != nil {
+		for region, r := range fleet.Regions {
+			for _, s := range []struct {
+				state string
+				n     int
+			}{{"alive", r.Alive}, {"suspect", r.Suspect}, {"dead", r.Dead}} {
+				ch <- prometheus.MustNewConstMetric(livenessDesc, prometheus.GaugeValue, float64(s.n), s.state, region)
+			}
+			bad := 0.0
+			if r.Unhealthy {
+				bad = 1
+			}
+			ch <- prometheus.MustNewConstMetric(regionUnhealthyDesc, prometheus.GaugeValue, bad, region)
+		}
 	}
 	st := &c.h.stats
 	for _, m := range []struct {

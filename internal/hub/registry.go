@@ -7,16 +7,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeinfra/edgeinfra/health"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/node"
 )
 
 // record is everything the hub knows about one node.
 type record struct {
-	node  node.Node
-	epoch uint64
-	seq   uint64
-	sync  wire.SyncInfo
+	node     node.Node
+	liveness health.State // from the Tracker at the newest sweep
+	tracked  bool         // the Tracker knew the node at the newest sweep
+	epoch    uint64
+	seq      uint64
+	sync     wire.SyncInfo
 
 	// The node's state as reported by its agent, merged with the desired
 	// keys operators set through the API.
@@ -49,15 +52,17 @@ func (r *registry) get(id string) *record {
 }
 
 // heartbeat records h, received at now. A heartbeat from an older agent run
-// (epoch), or an older one of the same run, is stale and ignored, so a
-// delayed message cannot roll a node back.
-func (r *registry) heartbeat(h wire.Heartbeat, now time.Time) bool {
+// (epoch), or an older one of the same run, is stale and ignored (ok is
+// false), so a delayed message cannot roll a node back. joined is true for
+// the first heartbeat of a node, or one that moved it to another region.
+func (r *registry) heartbeat(h wire.Heartbeat, now time.Time) (joined, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.get(h.NodeID)
 	if h.Epoch < rec.epoch || (h.Epoch == rec.epoch && h.Seq <= rec.seq && rec.seq != 0) {
-		return false
+		return false, false
 	}
+	joined = rec.node.LastHeartbeat.IsZero() || rec.node.Region != h.Region
 	rec.epoch, rec.seq = h.Epoch, h.Seq
 	rec.node.Region = h.Region
 	rec.node.Address = h.Address
@@ -66,7 +71,24 @@ func (r *registry) heartbeat(h wire.Heartbeat, now time.Time) bool {
 	}
 	rec.node.LastHeartbeat = now
 	rec.sync = h.Sync
-	return true
+	return joined, true
+}
+
+// setLiveness copies the Tracker's verdicts, sorted by ID as both the
+// Tracker and the registry keep them, in one merge pass.
+func (r *registry) setLiveness(states []health.NodeState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := 0
+	for _, rec := range r.order {
+		for i < len(states) && states[i].ID < rec.node.ID {
+			i++
+		}
+		rec.tracked = i < len(states) && states[i].ID == rec.node.ID
+		if rec.tracked {
+			rec.liveness = states[i].State
+		}
+	}
 }
 
 // applyState merges a pushed change if it is newer than what was applied.
@@ -113,6 +135,7 @@ func (r *registry) known(id string) bool {
 // snapshot is a copy of one record for readers.
 type snapshot struct {
 	Node         node.Node
+	Liveness     string // "alive", "suspect", "dead", or "unknown" before the Tracker's first verdict
 	Sync         wire.SyncInfo
 	StateVersion int64
 	StateUpdated time.Time
@@ -130,7 +153,10 @@ func (r *registry) one(id string, withData bool) (snapshot, bool) {
 }
 
 func (rec *record) snapshot(withData bool) snapshot {
-	s := snapshot{Node: rec.node, Sync: rec.sync, StateVersion: rec.stateVersion, StateUpdated: rec.stateUpdated}
+	s := snapshot{Node: rec.node, Sync: rec.sync, StateVersion: rec.stateVersion, StateUpdated: rec.stateUpdated, Liveness: "unknown"}
+	if rec.tracked {
+		s.Liveness = rec.liveness.String()
+	}
 	if withData {
 		s.Data = maps.Clone(rec.data)
 	}

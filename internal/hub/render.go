@@ -17,15 +17,17 @@ import (
 
 var listBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// writeNodeList writes views as a JSON array.
-func writeNodeList(w http.ResponseWriter, views []nodeView) {
+// writeNodeList writes the views of all as a JSON array, rendering each
+// row straight into one pooled buffer.
+func writeNodeList(w http.ResponseWriter, all []snapshot, view func(*snapshot) nodeView) {
 	bp := listBufs.Get().(*[]byte)
 	b := append((*bp)[:0], '[')
-	for i := range views {
+	for i := range all {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendNodeView(b, &views[i])
+		v := view(&all[i])
+		b = appendNodeView(b, &v)
 	}
 	b = append(b, ']', '\n')
 	w.Header().Set("Content-Type", "application/json")
@@ -54,6 +56,8 @@ func appendNodeView(b []byte, v *nodeView) []byte {
 	b = appendString(b, v.Status)
 	b = append(b, `,"healthy":`...)
 	b = strconv.AppendBool(b, v.Healthy)
+	b = append(b, `,"liveness":`...)
+	b = appendString(b, v.Liveness)
 	if v.Reason != "" {
 		b = append(b, `,"reason":`...)
 		b = appendString(b, v.Reason)

@@ -43,15 +43,20 @@ func TestAppendNodeViewMatchesEncodingJSON(t *testing.T) {
 
 func TestWriteNodeListIsAJSONArray(t *testing.T) {
 	for _, n := range []int{0, 1, 3} {
-		views := make([]nodeView, n)
-		for i := range views {
-			views[i] = nodeView{ID: string(rune('a' + i)), Status: "online"}
+		all := make([]snapshot, n)
+		for i := range all {
+			all[i].Node.ID = string(rune('a' + i))
 		}
 		rec := httptest.NewRecorder()
-		writeNodeList(rec, views)
+		writeNodeList(rec, all, func(s *snapshot) nodeView { return nodeView{ID: s.Node.ID, Status: "online"} })
 		var got []nodeView
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || len(got) != n {
 			t.Fatalf("%d views: body %q decodes to %d views, err %v", n, rec.Body.String(), len(got), err)
+		}
+		for i, v := range got {
+			if v.ID != all[i].Node.ID || v.Status != "online" {
+				t.Errorf("row %d = %+v, want node %s online", i, v, all[i].Node.ID)
+			}
 		}
 		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type = %q", ct)
@@ -81,7 +86,7 @@ func TestListNodesOrderAndFlapping(t *testing.T) {
 	h := benchHub(0)
 	now := time.Now()
 	for i, id := range []string{"c", "a", "b"} {
-		h.reg.heartbeat(wire.Heartbeat{V: wire.Version, NodeID: id, Status: "online", Epoch: 1, Seq: uint64(i + 1)}, now)
+		h.acceptHeartbeat(wire.Heartbeat{V: wire.Version, NodeID: id, Status: "online", Epoch: 1, Seq: uint64(i + 1)}, now)
 	}
 	b, _ := h.reg.one("b", false)
 	for i := range 4 {
@@ -103,6 +108,9 @@ func TestListNodesOrderAndFlapping(t *testing.T) {
 		ids = append(ids, v.ID)
 		if want := v.ID == "b"; v.Flapping != want {
 			t.Errorf("node %s flapping = %v, want %v", v.ID, v.Flapping, want)
+		}
+		if v.Liveness != "alive" {
+			t.Errorf("node %s liveness = %q, want alive", v.ID, v.Liveness)
 		}
 	}
 	if fmt.Sprint(ids) != "[a b c]" {
