@@ -1,7 +1,8 @@
 "use strict";
 // The edgeinfra dashboard: polls the hub's JSON API and renders it.
 (() => {
-  const POLL_MS = 2000, TIMEOUT_MS = 5000, WINDOW_MS = 3 * 60 * 1000;
+  // MAX_ROWS bounds the node table so a large fleet stays responsive.
+  const POLL_MS = 2000, TIMEOUT_MS = 5000, WINDOW_MS = 3 * 60 * 1000, MAX_ROWS = 500;
   // Statuses from worst to best, for sorting the status column by severity.
   const SEVERITY = { unknown: 0, offline: 1, degraded: 2, maintenance: 3, online: 4 };
   const COLORS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341"];
@@ -20,7 +21,9 @@
       if (!r.ok) {
         let msg = "HTTP " + r.status;
         try { msg = (await r.json()).error.message || msg; } catch (_) { /* not a JSON error */ }
-        throw new Error(msg);
+        const err = new Error(msg);
+        err.status = r.status;
+        throw err;
       }
       return await r.json();
     } finally {
@@ -41,7 +44,8 @@
       setConn(true, "live · " + new Date().toLocaleTimeString());
     } catch (e) {
       const since = state.lastOK ? " · data from " + new Date(state.lastOK).toLocaleTimeString() : "";
-      setConn(false, "hub unreachable — retrying" + since);
+      const denied = e.status === 401 || e.status === 403;
+      setConn(false, (denied ? "access denied by the hub (HTTP " + e.status + ")" : "hub unreachable — retrying") + since);
     }
     setTimeout(poll, POLL_MS);
   }
@@ -69,6 +73,8 @@
     $("c-unhealthy").textContent = `${healthy} healthy, ${nodes.length - healthy} not`;
     $("c-flapping").textContent = fmtInt(flapping);
     $("c-flapping").className = "value" + (flapping ? " flap" : "");
+    const fl = cluster.flapping_nodes || [];
+    $("c-flapping-sub").textContent = fl.length ? fl.slice(0, 3).join(", ") + (fl.length > 3 ? " +" + (fl.length - 3) : "") : "over the last 10 checks";
     $("c-inv").textContent = fmtInt(m.total_invocations);
     $("c-rate").textContent = (m.rate_per_second_1m || 0).toFixed(1) + " per second (1m)";
     $("c-success").textContent = (m.total_invocations ? m.success_rate : 100).toFixed(2) + "%";
@@ -176,7 +182,9 @@
       const x = sortValue(a, state.sort), y = sortValue(b, state.sort);
       return (x < y ? -1 : x > y ? 1 : 0) * (state.asc ? 1 : -1);
     });
-    $("nodes").innerHTML = rows.map((n) => `<tr data-id="${esc(n.id)}" class="node-row${n.id === state.selected ? " selected" : ""}" tabindex="0">` +
+    $("nodes-more").textContent = rows.length > MAX_ROWS ?
+      `showing ${fmtInt(MAX_ROWS)} of ${fmtInt(rows.length)} nodes: sort or filter to see the others` : "";
+    $("nodes").innerHTML = rows.slice(0, MAX_ROWS).map((n) => `<tr data-id="${esc(n.id)}" class="node-row${n.id === state.selected ? " selected" : ""}" tabindex="0">` +
       `<td>${esc(n.id)}</td><td>${esc(n.region || "")}</td>` +
       `<td><span class="pill s-${esc(n.status)}" title="${esc(n.reason || "healthy")}">${esc(n.status)}</span></td>` +
       `<td>${fmtAge(n.heartbeat_age_seconds, n.last_heartbeat)}</td>` +
