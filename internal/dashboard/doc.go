@@ -33,7 +33,8 @@
 // and shows:
 //
 //   - an overview: node count by status, healthy percentage, flapping
-//     nodes, invocations, success rate and latency;
+//     nodes (named from the cluster report), invocations, success rate and
+//     latency;
 //   - health per region, with a region marked unhealthy when at least three
 //     of its nodes exist and half or more are unhealthy;
 //   - per-function calls, error percentage and p50/p90/p99, and canvas
@@ -42,13 +43,15 @@
 //   - a node table (id, region, status, heartbeat age, flapping, sync lag =
 //     local_version − remote_version, pending pushes) sortable by any
 //     column, with status sorted by severity, and filterable by id, region
-//     or status;
+//     or status; at most 500 rows are drawn, with a note saying how many
+//     match, so that a fleet of thousands stays responsive;
 //   - on click (or Enter) a node's detail: its last health checks as a
 //     strip of bars, its sync versions and its state.
 //
-// When a poll fails the header turns red with "hub unreachable" and the
-// time of the last good data, and the page dims until the hub answers
-// again. Colours follow the browser's light or dark preference.
+// When a poll fails the header turns red with "hub unreachable" (or "access
+// denied" for a 401 or 403 answer) and the time of the last good data, and
+// the page dims until the hub answers again. Colours follow the browser's
+// light or dark preference; below 640 pixels wide the panels stack.
 //
 // # Concurrency
 //
