@@ -39,9 +39,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "edgeinfra:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			stop()
+			os.Exit(0) // help was asked for and printed
 		}
+		fmt.Fprintln(os.Stderr, "edgeinfra:", err)
+		stop()
 		os.Exit(2)
 	}
 }
