@@ -84,6 +84,8 @@ type Hub struct {
 	lastReport atomic.Pointer[health.ClusterReport]
 	lastFleet  atomic.Pointer[health.FleetReport]
 
+	metricsCache metricsCache
+
 	httpLn  net.Listener
 	httpSrv *http.Server
 	handler http.Handler
@@ -273,7 +275,10 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
-	cc, err := cons.Consume(h.onStreamMsg)
+	// A 1s idle heartbeat (nats.go's default for ordered consumers is 5s)
+	// notices within 2s that the server holding the consumer is gone, and
+	// recreates it on another; with 5s that took 10s.
+	cc, err := cons.Consume(h.onStreamMsg, jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("hub: consume: %w", err)
 	}
