@@ -37,6 +37,9 @@
 // encoding/json) into one pooled buffer: for 10,000 nodes it takes a
 // quarter to a half of the time of encoding/json with a sort per request,
 // and a quarter of the memory (BenchmarkListNodes, side by side).
+// GET /api/v1/metrics answers are reused for a second per filter: a
+// fleet-wide answer merges every series' latency sketches, about 250 ms
+// for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
 //
 // All methods of [Hub] are safe for concurrent use; [Hub.Close] waits for
 // every goroutine the hub started.
