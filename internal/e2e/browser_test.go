@@ -143,7 +143,7 @@ func TestDashboardShowsTheFleet(t *testing.T) {
 	bin := chromium(t)
 	const nodes = 6
 	fleet, err := sim.Start(t.Context(), sim.Config{
-		Nodes: nodes, HeartbeatInterval: 200 * time.Millisecond, HeartbeatTimeout: 800 * time.Millisecond,
+		Nodes: nodes, HeartbeatInterval: 200 * time.Millisecond, HeartbeatTimeout: 1500 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Dashboard: dashboard.Handler(),
 	})
 	if err != nil {
