@@ -50,16 +50,24 @@ func evaluate(n node.Node, now time.Time, timeout time.Duration) Check {
 	return c
 }
 
-// ring is a fixed-capacity buffer of the newest checks of one node.
+// ring is a bounded buffer of the newest checks of one node. It grows as
+// checks arrive, up to size, so a fleet of nodes that were checked a few
+// times does not pay for full histories.
 type ring struct {
 	buf   []Check
-	start int // index of the oldest check
-	n     int
+	size  int // capacity: Options.HistorySize
+	start int // index of the oldest check once buf is full; 0 while it grows
+	n     int // len(buf)
 }
 
 func (r *ring) push(c Check) {
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = c
+	if len(r.buf) < r.size {
+		if len(r.buf) == cap(r.buf) {
+			grown := make([]Check, len(r.buf), min(max(2*cap(r.buf), 4), r.size))
+			copy(grown, r.buf)
+			r.buf = grown
+		}
+		r.buf = append(r.buf, c)
 		r.n++
 		return
 	}

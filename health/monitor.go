@@ -49,7 +49,7 @@ func (m *Monitor) CheckNode(n node.Node) Check {
 func (m *Monitor) appendLocked(c Check) {
 	r := m.history[c.NodeID]
 	if r == nil {
-		r = &ring{buf: make([]Check, m.historySize)}
+		r = &ring{size: m.historySize}
 		m.history[c.NodeID] = r
 	} else if prev, ok := r.last(); ok && prev.Healthy {
 		m.healthy--

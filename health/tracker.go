@@ -49,6 +49,15 @@ type NodeState struct {
 	Phi           float64   `json:"phi,omitzero"` // with phi-accrual: the suspicion at the last sweep
 }
 
+// Transition is one state change a [Tracker.Sweep] made.
+type Transition struct {
+	NodeID string    `json:"node_id"`
+	Region string    `json:"region,omitempty"`
+	From   State     `json:"from"`
+	To     State     `json:"to"`
+	At     time.Time `json:"at"` // the sweep's now
+}
+
 // tnode is a tracked node. Fields are guarded by Tracker.mu.
 type tnode struct {
 	id, region string
@@ -210,15 +219,17 @@ func (t *Tracker) result(nd *tnode, ok bool, at time.Time) {
 }
 
 // Sweep moves every node whose silence has passed a threshold at now to
-// Suspect or Dead, and returns how many nodes changed state. Its cost is
-// proportional to the number of nodes whose deadline passed, times log n.
+// Suspect or Dead, and returns those transitions in the order they were
+// made (nil when none). Its cost is proportional to the number of nodes
+// whose deadline passed, times log n; a sweep that changes nothing does not
+// allocate.
 //
 // If this sweep comes more than StallThreshold later than SweepInterval
 // after the previous one, the tracker assumes it was not running (a GC
 // pause, a starved CPU, a suspended VM) and credits that time to every
 // node whose last heartbeat predates the stall: nobody is convicted for
 // the time the tracker was not looking.
-func (t *Tracker) Sweep(now time.Time) int {
+func (t *Tracker) Sweep(now time.Time) []Transition {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.lastSweep.IsZero() && t.cfg.stall > 0 {
@@ -228,7 +239,7 @@ func (t *Tracker) Sweep(now time.Time) int {
 		}
 	}
 	t.lastSweep = now
-	changed := 0
+	var changed []Transition
 	for len(t.deadlines) > 0 && !t.deadlines[0].deadline.After(now) {
 		nd := t.deadlines[0]
 		silent := now.Sub(nd.last) - (t.credit - nd.credit)
@@ -241,8 +252,8 @@ func (t *Tracker) Sweep(now time.Time) int {
 		}
 		switch {
 		case next > nd.state:
+			changed = append(changed, Transition{NodeID: nd.id, Region: nd.region, From: nd.state, To: next, At: now})
 			t.transition(nd, next, now)
-			changed++
 		case nd.state != Alive:
 			t.result(nd, false, now) // still down
 		}

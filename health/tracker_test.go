@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -24,20 +25,30 @@ func TestTrackerAliveSuspectDead(t *testing.T) {
 	tr := NewTracker(TrackerOptions{SuspectAfter: 10 * time.Second, DeadAfter: 30 * time.Second, StallThreshold: -1})
 	tr.Join(node.Node{ID: "n1", Region: "eu", LastHeartbeat: t0})
 	steps := []struct {
-		at   time.Duration
-		want State
+		at      time.Duration
+		want    State
+		changed bool // Sweep returns the transition
 	}{
-		{9 * time.Second, Alive},
-		{10 * time.Second, Suspect},
-		{29 * time.Second, Suspect}, // hysteresis: suspect is not dead
-		{30 * time.Second, Dead},
-		{60 * time.Second, Dead},
+		{9 * time.Second, Alive, false},
+		{10 * time.Second, Suspect, true},
+		{29 * time.Second, Suspect, false}, // hysteresis: suspect is not dead
+		{30 * time.Second, Dead, true},
+		{60 * time.Second, Dead, false},
 	}
+	prev := Alive
 	for _, s := range steps {
-		tr.Sweep(t0.Add(s.at))
+		trans := tr.Sweep(t0.Add(s.at))
 		if got := stateOf(t, tr, "n1"); got != s.want {
 			t.Fatalf("at +%v: state %v, want %v", s.at, got, s.want)
 		}
+		want := []Transition(nil)
+		if s.changed {
+			want = []Transition{{NodeID: "n1", Region: "eu", From: prev, To: s.want, At: t0.Add(s.at)}}
+		}
+		if !slices.Equal(trans, want) {
+			t.Fatalf("at +%v: Sweep = %+v, want %+v", s.at, trans, want)
+		}
+		prev = s.want
 	}
 	tr.Heartbeat("n1", t0.Add(61*time.Second))
 	if got := stateOf(t, tr, "n1"); got != Alive {
@@ -98,7 +109,7 @@ func TestTrackerSweepLooksOnlyAtDueNodes(t *testing.T) {
 		tr.Heartbeat(fmt.Sprint(i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	// At +10.5s, nodes 0..500 are due; the rest are not looked at.
-	if n := tr.Sweep(t0.Add(10*time.Second + 500*time.Millisecond)); n != 501 {
+	if n := len(tr.Sweep(t0.Add(10*time.Second + 500*time.Millisecond))); n != 501 {
 		t.Fatalf("Sweep changed %d nodes, want 501", n)
 	}
 	if tr.deadlines[0].deadline.Before(t0.Add(10*time.Second + 501*time.Millisecond)) {

@@ -69,12 +69,13 @@ type Agent struct {
 	linkMu sync.Mutex // guards link
 	link   *link      // nil while disconnected by Disconnect
 
-	hbSeq        atomic.Uint64
-	hbPaused     atomic.Bool
-	status       atomic.Value // node.Status
-	deltaSeq     uint64       // guarded by pushMu
-	pushMu       sync.Mutex
-	pendingDelta *pendingDelta // guarded by pushMu
+	hbSeq     atomic.Uint64
+	hbPaused  atomic.Bool
+	status    atomic.Value // node.Status
+	pushMu    sync.Mutex
+	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
+	memOutbox []pendingDelta // guarded by pushMu
+	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -146,9 +147,6 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 			if a.sync, err = statesync.Restore(syncOpts, snap); err != nil {
 				return nil, fmt.Errorf("agent: restore state from %s: %w", cfg.DataDir, err)
 			}
-		}
-		if a.pendingDelta, err = st.loadDelta(); err != nil {
-			return nil, err
 		}
 	} else {
 		a.lineage = a.epoch
@@ -242,205 +240,6 @@ func (a *Agent) SetStatus(s node.Status) { a.status.Store(s) }
 
 // ID returns the node ID.
 func (a *Agent) ID() string { return a.cfg.ID }
-
-func (a *Agent) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		a.sendHeartbeat()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (a *Agent) sendHeartbeat() {
-	l := a.currentLink()
-	if l == nil || a.hbPaused.Load() || !l.nc.IsConnected() {
-		return
-	}
-	sum := a.sync.Summary()
-	b, err := wire.Encode(wire.Heartbeat{
-		V: wire.Version, NodeID: a.cfg.ID, Region: a.cfg.Region, Address: a.HTTPAddr(),
-		Status: string(a.status.Load().(node.Status)), Epoch: a.epoch, Seq: a.hbSeq.Add(1), SentAt: time.Now(),
-		Sync: wire.SyncInfo{LocalVersion: sum.LocalVersion, RemoteVersion: sum.RemoteVersion, Pending: sum.PendingCount},
-	})
-	if err == nil {
-		err = l.nc.Publish(wire.HeartbeatSubject(a.cfg.ID), b)
-	}
-	if err != nil {
-		a.log.Debug("heartbeat not sent", "err", err)
-	}
-}
-
-func (a *Agent) pushLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.PushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		a.Flush(ctx)
-	}
-}
-
-// Flush sends pending state changes and the metric delta now, and returns
-// the first error. It is what the push loop calls every PushInterval.
-func (a *Agent) Flush(ctx context.Context) error {
-	a.pushMu.Lock()
-	defer a.pushMu.Unlock()
-	l := a.currentLink()
-	if l == nil || !l.nc.IsConnected() {
-		return errors.New("agent: not connected to the hub")
-	}
-	if err := a.pushState(ctx, l); err != nil {
-		return err
-	}
-	return a.pushMetrics(ctx, l)
-}
-
-// pushState publishes every pending change, oldest first, and confirms each
-// once the stream has acknowledged it. A change whose acknowledgement is
-// lost is published again with the same message ID, which the stream
-// drops as a duplicate.
-func (a *Agent) pushState(ctx context.Context, l *link) error {
-	for _, ch := range a.sync.PendingChanges() {
-		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
-		if err != nil {
-			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
-		cancel()
-		if err != nil {
-			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
-		}
-		if err := a.confirm(ch.Version); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *Agent) confirm(version int64) error {
-	a.stateMu.Lock()
-	defer a.stateMu.Unlock()
-	a.sync.ConfirmSync(version)
-	return a.persistLocked()
-}
-
-// pushMetrics sends the delta in flight, or takes a new one. A delta is
-// written to the store before it is sent and removed once acknowledged, so
-// a crash neither loses it nor (thanks to its message ID) counts it twice.
-func (a *Agent) pushMetrics(ctx context.Context, l *link) error {
-	if a.pendingDelta == nil {
-		d := a.agg.TakeDelta()
-		if d.Len() == 0 {
-			return nil
-		}
-		b, err := d.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("agent: encode metrics: %w", err)
-		}
-		a.deltaSeq++
-		a.pendingDelta = &pendingDelta{Epoch: a.epoch, Seq: a.deltaSeq, Data: b}
-		if a.store != nil {
-			if err := a.store.saveDelta(a.pendingDelta); err != nil {
-				return err
-			}
-		}
-	}
-	d := a.pendingDelta
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err := l.js.Publish(pctx, wire.MetricsSubject(a.cfg.ID), d.Data, jetstream.WithMsgID(wire.MetricsMsgID(a.cfg.ID, d.Epoch, d.Seq)))
-	cancel()
-	if err != nil {
-		return fmt.Errorf("agent: push metrics: %w", err)
-	}
-	a.pendingDelta = nil
-	if a.store != nil {
-		return a.store.saveDelta(nil)
-	}
-	return nil
-}
-
-// desiredLoop watches this node's key in the desired-state bucket and
-// applies each new value by the conflict strategy. It retries while the
-// hub (and so the bucket) is unreachable.
-func (a *Agent) desiredLoop(ctx context.Context) {
-	for ctx.Err() == nil {
-		if err := a.watchDesired(ctx); err != nil && ctx.Err() == nil {
-			a.log.Debug("desired state watch", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (a *Agent) watchDesired(ctx context.Context) error {
-	l := a.currentLink()
-	if l == nil || !l.nc.IsConnected() {
-		return errors.New("not connected")
-	}
-	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	kv, err := l.js.KeyValue(kctx, wire.DesiredBucket)
-	cancel()
-	if err != nil {
-		return err
-	}
-	w, err := kv.Watch(ctx, a.cfg.ID)
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch ended")
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			d, err := wire.DecodeState(e.Value())
-			if err != nil {
-				a.log.Warn("ignoring invalid desired state", "err", err)
-				continue
-			}
-			a.applyDesired(d)
-		case <-time.After(time.Second):
-		}
-		if a.currentLink() != l {
-			return errors.New("link replaced")
-		}
-	}
-}
-
-func (a *Agent) applyDesired(d wire.State) {
-	a.stateMu.Lock()
-	defer a.stateMu.Unlock()
-	applied := a.sync.ApplyRemote(statesync.State{NodeID: a.cfg.ID, Version: d.Version, Data: d.Data, UpdatedAt: d.UpdatedAt})
-	if err := a.persistLocked(); err != nil {
-		a.log.Error("persist state", "err", err)
-	}
-	a.log.Info("desired state offered", "version", d.Version, "applied", applied)
-}
-
-// persistLocked writes the synchronizer to the store; stateMu is held.
-func (a *Agent) persistLocked() error {
-	if a.store == nil {
-		return nil
-	}
-	return a.store.saveSync(a.sync.Export())
-}
 
 // UpdateState merges data into the local state and returns the new state
 // once it is durable (with DataDir) and queued for the hub.

@@ -181,11 +181,15 @@ func TestAgentWorksOfflineAndCatchesUp(t *testing.T) {
 
 func TestAgentRestartResumesFromDisk(t *testing.T) {
 	data := t.TempDir()
-	cfg := Config{HubURL: "nats://127.0.0.1:" + strconv.Itoa(freePort(t)), ID: "n1", DataDir: data}
+	listen := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg := Config{HubURL: "nats://" + listen, ID: "n1", DataDir: data}
 	a := startAgent(t, cfg) // no hub at all: everything stays pending
 	a.UpdateState(map[string]any{"a": 1})
 	a.UpdateState(map[string]any{"b": 2})
-	a.Close()
+	for range 3 {
+		a.RecordInvocation(metrics.Invocation{FunctionID: "f", Duration: time.Millisecond, Success: true})
+	}
+	a.Close() // spools the metric delta to disk
 
 	b := startAgent(t, cfg)
 	if s := b.Sync(); s.LocalVersion != 2 || s.PendingCount != 2 {
@@ -193,6 +197,34 @@ func TestAgentRestartResumesFromDisk(t *testing.T) {
 	}
 	if b.State().Data["a"] != 1.0 || b.lineage != a.lineage {
 		t.Fatalf("restored state %v, lineage %d vs %d", b.State().Data, b.lineage, a.lineage)
+	}
+	b.pushMu.Lock()
+	box, err := b.outbox()
+	b.pushMu.Unlock()
+	if err != nil || len(box) != 1 {
+		t.Fatalf("metric outbox after restart = %d deltas, %v; want 1", len(box), err)
+	}
+
+	// The hub appears: the previous run's changes and delta arrive, once.
+	h, err := hub.Start(context.Background(), hub.Config{Logger: quiet(), NATSListen: listen, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var mv map[string]any
+	eventually(t, "previous run's metrics at the hub", func() bool {
+		do(t, "GET", h.URL()+"/api/v1/metrics?node=n1", "", &mv)
+		return mv["total_invocations"] == 3.0
+	})
+	var hs wire.State
+	eventually(t, "previous run's state at the hub", func() bool {
+		do(t, "GET", h.URL()+"/api/v1/nodes/n1/state", "", &hs)
+		return hs.Version == 2
+	})
+	b.Flush(context.Background()) // a resend would be dropped as a duplicate
+	do(t, "GET", h.URL()+"/api/v1/metrics?node=n1", "", &mv)
+	if mv["total_invocations"] != 3.0 {
+		t.Fatalf("hub counted %v invocations, want 3", mv["total_invocations"])
 	}
 }
 

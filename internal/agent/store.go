@@ -2,133 +2,116 @@ package agent
 
 import (
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/edgeinfra/edgeinfra/internal/agentstore"
 	"github.com/edgeinfra/edgeinfra/statesync"
 )
 
-// store keeps what an agent must not lose in a bbolt file under its data
-// directory: the state lineage, the synchronizer (state, versions, pending
-// changes) and the metric delta that is being sent.
+// store keeps what an agent must not lose in the agentstore file under its
+// data directory: the state lineage, the synchronizer (state, versions,
+// pending changes) and the outbox of metric deltas not yet acknowledged.
 type store struct {
-	db *bolt.DB
+	s *agentstore.Store
 }
 
-var (
-	bucketAgent  = []byte("agent")
-	keyLineage   = []byte("lineage")
-	keySync      = []byte("sync")
-	keyDelta     = []byte("delta")
-	keyDeltaMeta = []byte("delta_meta")
-)
+// keyLineage is the agentstore key of the node's state lineage.
+const keyLineage = "lineage"
 
 func openStore(dir string) (*store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("agent: data dir: %w", err)
-	}
-	db, err := bolt.Open(filepath.Join(dir, "agent.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	s, err := agentstore.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("agent: open %s (is another agent using this --data?): %w", filepath.Join(dir, "agent.db"), err)
+		return nil, fmt.Errorf("agent: --data %s (is another agent using it?): %w", dir, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketAgent)
-		return err
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("agent: init store: %w", err)
-	}
-	return &store{db: db}, nil
+	return &store{s: s}, nil
 }
 
-func (s *store) close() error { return s.db.Close() }
+func (s *store) close() error { return s.s.Close() }
 
 // lineage returns the stored lineage, creating it (from the clock) the
 // first time.
 func (s *store) lineage() (uint64, error) {
-	var l uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAgent)
-		if v := b.Get(keyLineage); len(v) == 8 {
-			l = binary.BigEndian.Uint64(v)
-			return nil
-		}
-		l = uint64(time.Now().UnixNano())
-		return b.Put(keyLineage, binary.BigEndian.AppendUint64(nil, l))
-	})
-	return l, err
+	v, ok, err := s.s.Get(keyLineage)
+	if err != nil {
+		return 0, err
+	}
+	if ok && len(v) == 8 {
+		return binary.BigEndian.Uint64(v), nil
+	}
+	l := uint64(time.Now().UnixNano())
+	if err := s.s.Put(keyLineage, binary.BigEndian.AppendUint64(nil, l)); err != nil {
+		return 0, err
+	}
+	return l, nil
 }
 
-// saveSync writes the synchronizer's snapshot durably (bbolt syncs on
-// commit).
+// saveSync writes the synchronizer's snapshot durably.
 func (s *store) saveSync(snap statesync.Snapshot) error {
-	b, err := json.Marshal(snap)
-	if err != nil {
-		return fmt.Errorf("agent: encode state: %w", err)
+	if err := s.s.SaveSync(snap); err != nil {
+		return fmt.Errorf("agent: save state: %w", err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAgent).Put(keySync, b) })
+	return nil
 }
 
 // loadSync returns the stored snapshot; ok is false when there is none.
 func (s *store) loadSync() (snap statesync.Snapshot, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketAgent).Get(keySync)
-		if v == nil {
-			return nil
-		}
-		ok = true
-		return json.Unmarshal(v, &snap)
-	})
+	snap, ok, err = s.s.LoadSync()
 	if err != nil {
-		return statesync.Snapshot{}, false, fmt.Errorf("agent: stored state is corrupt: %w", err)
+		return statesync.Snapshot{}, false, fmt.Errorf("agent: load state: %w", err)
 	}
 	return snap, ok, nil
 }
 
 // pendingDelta is a metric delta taken from the aggregator and not yet
-// acknowledged by the stream.
+// acknowledged by the stream. Its message ID is made of the lineage and
+// Seq, which neither a restart nor a resend changes.
 type pendingDelta struct {
-	Epoch, Seq uint64
-	Data       []byte
+	Seq  uint64
+	Data []byte
 }
 
-func (s *store) saveDelta(d *pendingDelta) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAgent)
-		if d == nil {
-			if err := b.Delete(keyDelta); err != nil {
-				return err
-			}
-			return b.Delete(keyDeltaMeta)
-		}
-		meta := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, d.Epoch), d.Seq)
-		if err := b.Put(keyDeltaMeta, meta); err != nil {
-			return err
-		}
-		return b.Put(keyDelta, d.Data)
-	})
+// outbox returns the metric deltas not yet acknowledged, oldest first.
+// pushMu is held.
+func (a *Agent) outbox() ([]pendingDelta, error) {
+	if a.store == nil {
+		return a.memOutbox, nil
+	}
+	ds, err := a.store.s.PendingDeltas()
+	if err != nil {
+		return nil, fmt.Errorf("agent: read metric outbox: %w", err)
+	}
+	out := make([]pendingDelta, len(ds))
+	for i, d := range ds {
+		out[i] = pendingDelta{Seq: d.Seq, Data: d.Data}
+	}
+	return out, nil
 }
 
-func (s *store) loadDelta() (*pendingDelta, error) {
-	var d *pendingDelta
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAgent)
-		meta, data := b.Get(keyDeltaMeta), b.Get(keyDelta)
-		if meta == nil {
-			return nil
-		}
-		if len(meta) != 16 {
-			return errors.New("agent: stored metric delta is corrupt")
-		}
-		d = &pendingDelta{Epoch: binary.BigEndian.Uint64(meta), Seq: binary.BigEndian.Uint64(meta[8:]), Data: append([]byte(nil), data...)}
+// queueDelta moves the aggregator's delta into the outbox, on disk first
+// when there is a store. pushMu is held.
+func (a *Agent) queueDelta(data []byte) error {
+	if a.store == nil {
+		a.memSeq++
+		a.memOutbox = append(a.memOutbox, pendingDelta{Seq: a.memSeq, Data: data})
 		return nil
-	})
-	return d, err
+	}
+	if _, err := a.store.s.AppendDelta(data); err != nil {
+		return fmt.Errorf("agent: store metric delta: %w", err)
+	}
+	return nil
+}
+
+// ackDelta removes every delta up to seq from the outbox. pushMu is held.
+func (a *Agent) ackDelta(seq uint64) error {
+	if a.store == nil {
+		for len(a.memOutbox) > 0 && a.memOutbox[0].Seq <= seq {
+			a.memOutbox = a.memOutbox[1:]
+		}
+		return nil
+	}
+	if _, err := a.store.s.AckDeltas(seq); err != nil {
+		return fmt.Errorf("agent: acknowledge metric delta: %w", err)
+	}
+	return nil
 }

@@ -355,6 +355,12 @@ func (h *Hub) getMetrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no node %q has sent a heartbeat to this hub", f.NodeID)
 		return
 	}
+	writeJSON(w, http.StatusOK, h.metricsCache.get(f, time.Now(), h.fleetMetrics))
+}
+
+// fleetMetrics computes GET /api/v1/metrics for f: totals and, without a
+// function filter, one row per function. Each row scans every series.
+func (h *Hub) fleetMetrics(f metrics.Filter) metricsView {
 	v := h.metricsFor(f)
 	if f.FunctionID == "" {
 		seen := map[string]bool{}
@@ -367,5 +373,5 @@ func (h *Hub) getMetrics(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.SortFunc(v.Functions, func(a, b metricsView) int { return cmp.Compare(a.Function, b.Function) })
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v
 }

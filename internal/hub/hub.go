@@ -84,6 +84,8 @@ type Hub struct {
 	lastReport atomic.Pointer[health.ClusterReport]
 	lastFleet  atomic.Pointer[health.FleetReport]
 
+	metricsCache metricsCache
+
 	httpLn  net.Listener
 	httpSrv *http.Server
 	handler http.Handler

@@ -1,0 +1,71 @@
+package health
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/edgeinfra/edgeinfra/node"
+)
+
+// TestHistoryGrowsWithChecks checks that a node's history holds room for the
+// checks it has, not for HistorySize of them: a fleet of 100k nodes checked
+// once must not cost 100k full histories.
+func TestHistoryGrowsWithChecks(t *testing.T) {
+	tests := []struct {
+		name            string
+		size, checks    int
+		wantLen, maxCap int
+	}{
+		{"one check", 100, 1, 1, 4},
+		{"a few checks", 100, 5, 5, 8},
+		{"full", 100, 100, 100, 100},
+		{"wrapped", 100, 250, 100, 100},
+		{"size one", 1, 3, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMonitor(Options{HistorySize: tt.size, Now: fixedNow})
+			for i := range tt.checks {
+				m.CheckNode(node.Node{ID: "n", Status: node.Online, LastHeartbeat: t0, Address: fmt.Sprint(i)})
+			}
+			r := m.history["n"]
+			if len(r.buf) != tt.wantLen || cap(r.buf) > tt.maxCap {
+				t.Fatalf("after %d checks: len %d cap %d, want len %d cap <= %d", tt.checks, len(r.buf), cap(r.buf), tt.wantLen, tt.maxCap)
+			}
+			if got := len(m.History("n", 0)); got != tt.wantLen {
+				t.Fatalf("History kept %d checks, want %d", got, tt.wantLen)
+			}
+		})
+	}
+}
+
+// TestHistoryOrderWhileGrowing checks History's order across the moment the
+// buffer stops growing and starts to wrap.
+func TestHistoryOrderWhileGrowing(t *testing.T) {
+	for checks := 1; checks <= 12; checks++ {
+		m := NewMonitor(Options{HistorySize: 7, Now: fixedNow})
+		for i := range checks {
+			st := node.Online
+			if i%3 == 0 {
+				st = node.Offline
+			}
+			m.CheckNode(node.Node{ID: "n", Status: st, LastHeartbeat: t0})
+		}
+		h := m.History("n", 0)
+		first := max(checks-7, 0)
+		for j, c := range h {
+			if want := (first+j)%3 != 0; c.Healthy != want {
+				t.Fatalf("%d checks: History[%d].Healthy = %v, want %v", checks, j, c.Healthy, want)
+			}
+		}
+		changes := 0
+		for j := 1; j < len(h); j++ {
+			if h[j].Healthy != h[j-1].Healthy {
+				changes++
+			}
+		}
+		if got := m.DetectFlapping("n", 0); got != (changes >= 3) {
+			t.Fatalf("%d checks: DetectFlapping = %v disagrees with the history", checks, got)
+		}
+	}
+}

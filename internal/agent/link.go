@@ -1,0 +1,228 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/node"
+	"github.com/edgeinfra/edgeinfra/statesync"
+)
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		a.sendHeartbeat()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) sendHeartbeat() {
+	l := a.currentLink()
+	if l == nil || a.hbPaused.Load() || !l.nc.IsConnected() {
+		return
+	}
+	sum := a.sync.Summary()
+	b, err := wire.Encode(wire.Heartbeat{
+		V: wire.Version, NodeID: a.cfg.ID, Region: a.cfg.Region, Address: a.HTTPAddr(),
+		Status: string(a.status.Load().(node.Status)), Epoch: a.epoch, Seq: a.hbSeq.Add(1), SentAt: time.Now(),
+		Sync: wire.SyncInfo{LocalVersion: sum.LocalVersion, RemoteVersion: sum.RemoteVersion, Pending: sum.PendingCount},
+	})
+	if err == nil {
+		err = l.nc.Publish(wire.HeartbeatSubject(a.cfg.ID), b)
+	}
+	if err != nil {
+		a.log.Debug("heartbeat not sent", "err", err)
+	}
+}
+
+func (a *Agent) pushLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.PushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.Flush(ctx)
+	}
+}
+
+// Flush sends pending state changes and the metric outbox now, and
+// returns the first error. It is what the push loop calls every
+// PushInterval. While the hub is unreachable it still moves the metric
+// delta into the outbox, so that with DataDir it is on disk.
+func (a *Agent) Flush(ctx context.Context) error {
+	a.pushMu.Lock()
+	defer a.pushMu.Unlock()
+	box, err := a.fillOutbox()
+	if err != nil {
+		return err
+	}
+	l := a.currentLink()
+	if l == nil || !l.nc.IsConnected() {
+		return errors.New("agent: not connected to the hub")
+	}
+	if err := a.pushState(ctx, l); err != nil {
+		return err
+	}
+	return a.pushMetrics(ctx, l, box)
+}
+
+// pushState publishes every pending change, oldest first, and confirms each
+// once the stream has acknowledged it. A change whose acknowledgement is
+// lost is published again with the same message ID, which the stream
+// drops as a duplicate.
+func (a *Agent) pushState(ctx context.Context, l *link) error {
+	for _, ch := range a.sync.PendingChanges() {
+		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
+		if err != nil {
+			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
+		}
+		if err := a.confirm(ch.Version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) confirm(version int64) error {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	a.sync.ConfirmSync(version)
+	return a.persistLocked()
+}
+
+// fillOutbox moves the aggregator's delta into the outbox when the outbox
+// is empty, and returns the outbox. While deltas wait the aggregator keeps
+// counting, so the outbox stays one delta long however long the hub is
+// away. pushMu is held.
+func (a *Agent) fillOutbox() ([]pendingDelta, error) {
+	box, err := a.outbox()
+	if err != nil || len(box) > 0 {
+		return box, err
+	}
+	if a.unqueued == nil {
+		d := a.agg.TakeDelta()
+		if d.Len() == 0 {
+			return nil, nil
+		}
+		if a.unqueued, err = d.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("agent: encode metrics: %w", err)
+		}
+	}
+	if err := a.queueDelta(a.unqueued); err != nil {
+		return nil, err // kept in unqueued, tried again next time
+	}
+	a.unqueued = nil
+	return a.outbox()
+}
+
+// pushMetrics sends the outbox, oldest first. A delta is in the outbox (on
+// disk with DataDir) before it is sent and leaves it once the stream has
+// acknowledged it, so a crash neither loses it nor, thanks to its message
+// ID, counts it twice. pushMu is held.
+func (a *Agent) pushMetrics(ctx context.Context, l *link, box []pendingDelta) error {
+	for _, d := range box {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := l.js.Publish(pctx, wire.MetricsSubject(a.cfg.ID), d.Data, jetstream.WithMsgID(wire.MetricsMsgID(a.cfg.ID, a.lineage, d.Seq)))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("agent: push metrics: %w", err)
+		}
+		if err := a.ackDelta(d.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// desiredLoop watches this node's key in the desired-state bucket and
+// applies each new value by the conflict strategy. It retries while the
+// hub (and so the bucket) is unreachable.
+func (a *Agent) desiredLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := a.watchDesired(ctx); err != nil && ctx.Err() == nil {
+			a.log.Debug("desired state watch", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (a *Agent) watchDesired(ctx context.Context) error {
+	l := a.currentLink()
+	if l == nil || !l.nc.IsConnected() {
+		return errors.New("not connected")
+	}
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	kv, err := l.js.KeyValue(kctx, wire.DesiredBucket)
+	cancel()
+	if err != nil {
+		return err
+	}
+	w, err := kv.Watch(ctx, a.cfg.ID)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watch ended")
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			d, err := wire.DecodeState(e.Value())
+			if err != nil {
+				a.log.Warn("ignoring invalid desired state", "err", err)
+				continue
+			}
+			a.applyDesired(d)
+		case <-time.After(time.Second):
+		}
+		if a.currentLink() != l {
+			return errors.New("link replaced")
+		}
+	}
+}
+
+func (a *Agent) applyDesired(d wire.State) {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	applied := a.sync.ApplyRemote(statesync.State{NodeID: a.cfg.ID, Version: d.Version, Data: d.Data, UpdatedAt: d.UpdatedAt})
+	if err := a.persistLocked(); err != nil {
+		a.log.Error("persist state", "err", err)
+	}
+	a.log.Info("desired state offered", "version", d.Version, "applied", applied)
+}
+
+// persistLocked writes the synchronizer to the store; stateMu is held.
+func (a *Agent) persistLocked() error {
+	if a.store == nil {
+		return nil
+	}
+	return a.store.saveSync(a.sync.Export())
+}
