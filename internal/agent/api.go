@@ -159,22 +159,22 @@ func DecodeInvocation(b []byte) (metrics.Invocation, error) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return metrics.Invocation{}, fmt.Errorf("invalid JSON: %v", err)
+		return metrics.Invocation{}, fmt.Errorf("agent: invalid JSON: %v", err)
 	}
 	if dec.More() {
-		return metrics.Invocation{}, errors.New("invalid JSON: data after the object")
+		return metrics.Invocation{}, errors.New("agent: invalid JSON: data after the object")
 	}
 	switch {
 	case in.FunctionID == "" || len(in.FunctionID) > maxFunctionLen:
-		return metrics.Invocation{}, fmt.Errorf("function_id must be 1 to %d bytes", maxFunctionLen)
+		return metrics.Invocation{}, fmt.Errorf("agent: function_id must be 1 to %d bytes", maxFunctionLen)
 	case in.DurationMS == nil:
-		return metrics.Invocation{}, errors.New("duration_ms is required")
+		return metrics.Invocation{}, errors.New("agent: duration_ms is required")
 	case math.IsNaN(*in.DurationMS) || *in.DurationMS < 0 || *in.DurationMS > 86_400_000:
-		return metrics.Invocation{}, errors.New("duration_ms must be between 0 and 86400000 (one day)")
+		return metrics.Invocation{}, errors.New("agent: duration_ms must be between 0 and 86400000 (one day)")
 	case in.Success == nil:
-		return metrics.Invocation{}, errors.New("success is required (true or false)")
+		return metrics.Invocation{}, errors.New("agent: success is required (true or false)")
 	case len(in.Error) > 1024:
-		return metrics.Invocation{}, errors.New("error must be at most 1024 bytes")
+		return metrics.Invocation{}, errors.New("agent: error must be at most 1024 bytes")
 	}
 	return metrics.Invocation{
 		FunctionID: in.FunctionID,
