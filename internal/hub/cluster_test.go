@@ -175,7 +175,8 @@ func startClusterAgent(t *testing.T, natsURL, id, region string) *agent.Agent {
 
 // TestTwoHubsShareOneNATSCluster runs two hubs against an external 3-node
 // NATS cluster, with agents on different servers of the cluster than the
-// hubs, and checks that both hubs show the same fleet, state and metrics.
+// hubs, and checks that both hubs show the same fleet, state and metrics,
+// also after the cluster loses a server.
 func TestTwoHubsShareOneNATSCluster(t *testing.T) {
 	servers, urls := startCluster(t, 3)
 
@@ -268,6 +269,23 @@ func TestTwoHubsShareOneNATSCluster(t *testing.T) {
 			t.Errorf("server %s holds no replica of stream %s", ns.Name(), wire.StreamName)
 		}
 	}
+
+	// With 3 replicas, losing a server loses nothing: the agents on it move
+	// to the others, and a change made after the loss reaches both hubs.
+	servers[2].Shutdown()
+	servers[2].WaitForShutdown()
+	if _, err := agents[0].UpdateState(map[string]any{"after": "loss"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both hubs to apply a change made after a server was lost", func() bool {
+		for _, h := range []*Hub{ha, hb} {
+			var st wire.State
+			if getJSON(t, h.URL()+"/api/v1/nodes/edge-eu-1/state", &st) != 200 || st.Version != 2 || st.Data["after"] != "loss" || st.Data["build"] != "v0" {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // compareFleets returns a description of the first difference, or "".
