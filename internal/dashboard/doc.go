@@ -33,14 +33,15 @@
 // and shows:
 //
 //   - an overview: node count by status, healthy percentage, flapping
-//     nodes (named from the cluster report), invocations, success rate and
+//     nodes (named from the cluster report), alive/suspect/dead counts from
+//     the hub's liveness tracker, invocations, success rate and
 //     latency;
 //   - health per region, with a region marked unhealthy when at least three
 //     of its nodes exist and half or more are unhealthy;
 //   - per-function calls, error percentage and p50/p90/p99, and canvas
 //     charts of each function's last-minute p99 and errors per second over
 //     the last three minutes;
-//   - a node table (id, region, status, heartbeat age, flapping, sync lag =
+//   - a node table (id, region, status, liveness, heartbeat age, flapping, sync lag =
 //     local_version − remote_version, pending pushes) sortable by any
 //     column, with status sorted by severity, and filterable by id, region
 //     or status; at most 500 rows are drawn, with a note saying how many

@@ -178,6 +178,8 @@ func TestDashboardShowsTheFleet(t *testing.T) {
 	p.waitFor("the crashed node offline", statusOf(victim)+` === "offline"`)
 	p.waitFor("5 of 6 healthy in the overview", `document.getElementById("c-unhealthy").textContent.startsWith("5 healthy, 1 not")`)
 	p.waitFor("the healthy percentage", `document.getElementById("c-healthy").textContent === "83.3%"`)
+	p.waitFor("the crashed node no longer alive", fmt.Sprintf(`["suspect", "dead"].includes(%s.find(r => r.dataset.id === %q)?.querySelector(".pill.l-suspect, .pill.l-dead")?.textContent)`, rows, victim))
+	p.waitFor("a node counted suspect or dead", `/[1-9] (suspect|dead)/.test(document.getElementById("c-liveness").textContent)`)
 
 	// Sorting by status puts the worst first.
 	p.do(chromedp.Click(chromedp.CSS(`th[data-sort="status"]`)))

@@ -61,11 +61,11 @@ func TestDashboardLargeFleetAndDeniedAccess(t *testing.T) {
 	p.waitFor("the table capped at 500 rows", rows+`.length === 500`)
 	p.waitFor("the cap explained", `document.getElementById("nodes-more").textContent.startsWith("showing 500 of 1,200 nodes")`)
 	p.waitFor("the flapping node named", `document.getElementById("c-flapping-sub").textContent === "edge-00007"`)
-	p.waitFor("sync lag 4 for edge-00004", fmt.Sprintf(`%s.find(r => r.dataset.id === "edge-00004").children[5].textContent === "4"`, rows))
+	p.waitFor("sync lag 4 for edge-00004", fmt.Sprintf(`%s.find(r => r.dataset.id === "edge-00004").children[6].textContent === "4"`, rows))
 
 	// Sorting by sync lag, descending, brings lagging nodes first.
 	p.do(chromedp.Click(chromedp.CSS(`th[data-sort="lag"]`)), chromedp.Click(chromedp.CSS(`th[data-sort="lag"]`)))
-	p.waitFor("the most lagging node first", rows+`[0].children[5].textContent === "4"`)
+	p.waitFor("the most lagging node first", rows+`[0].children[6].textContent === "4"`)
 
 	deny.Store(true)
 	p.waitFor("access denied", `document.getElementById("conn").textContent.startsWith("access denied by the hub (HTTP 401)") && document.body.classList.contains("stale")`)

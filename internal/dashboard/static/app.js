@@ -5,6 +5,7 @@
   const POLL_MS = 2000, TIMEOUT_MS = 5000, WINDOW_MS = 3 * 60 * 1000, MAX_ROWS = 500;
   // Statuses from worst to best, for sorting the status column by severity.
   const SEVERITY = { unknown: 0, offline: 1, degraded: 2, maintenance: 3, online: 4 };
+  const LIVENESS = { dead: 0, suspect: 1, unknown: 2, alive: 3 };
   const COLORS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341"];
   const $ = (id) => document.getElementById(id);
   const state = { nodes: [], sort: "id", asc: true, filter: "", series: {}, selected: null, lastOK: 0 };
@@ -73,6 +74,12 @@
     $("c-unhealthy").textContent = `${healthy} healthy, ${nodes.length - healthy} not`;
     $("c-flapping").textContent = fmtInt(flapping);
     $("c-flapping").className = "value" + (flapping ? " flap" : "");
+    const lv = cluster.liveness;
+    $("c-alive").textContent = lv ? fmtInt(lv.alive) : "–";
+    $("c-alive").className = "value" + (lv && lv.dead ? " l-dead" : lv && lv.suspect ? " l-suspect" : "");
+    $("c-liveness").innerHTML = lv ? `<span class="${lv.suspect ? "l-suspect" : ""}">${fmtInt(lv.suspect)} suspect</span> · ` +
+      `<span class="${lv.dead ? "l-dead" : ""}">${fmtInt(lv.dead)} dead</span>` : "";
+    state.badRegions = new Set(lv && lv.unhealthy_regions || []);
     const fl = cluster.flapping_nodes || [];
     $("c-flapping-sub").textContent = fl.length ? fl.slice(0, 3).join(", ") + (fl.length > 3 ? " +" + (fl.length - 3) : "") : "over the last 10 checks";
     $("c-inv").textContent = fmtInt(m.total_invocations);
@@ -92,7 +99,7 @@
     }
     $("regions").innerHTML = Object.keys(regions).sort().map((name) => {
       const r = regions[name], ok = 100 * r.healthy / r.total;
-      const alarm = r.total >= 3 && ok <= 50;
+      const alarm = (r.total >= 3 && ok <= 50) || (state.badRegions || new Set()).has(name);
       return `<div class="region${alarm ? " alarm" : ""}"><div class="row"><span>${esc(name)}${alarm ? " — <b>region unhealthy</b>" : ""}</span>` +
         `<span class="muted">${r.healthy}/${r.total} healthy</span></div>` +
         `<div class="bar"><span class="ok" style="width:${ok}%"></span><span class="bad" style="width:${100 - ok}%"></span></div></div>`;
@@ -172,6 +179,7 @@
     if (key === "lag") return n.sync.local_version - n.sync.remote_version;
     if (key === "pending") return n.sync.pending;
     if (key === "status") return SEVERITY[n.status] ?? -1;
+    if (key === "liveness") return LIVENESS[n.liveness] ?? 2;
     return n[key];
   }
 
@@ -187,15 +195,18 @@
     $("nodes").innerHTML = rows.slice(0, MAX_ROWS).map((n) => `<tr data-id="${esc(n.id)}" class="node-row${n.id === state.selected ? " selected" : ""}" tabindex="0">` +
       `<td>${esc(n.id)}</td><td>${esc(n.region || "")}</td>` +
       `<td><span class="pill s-${esc(n.status)}" title="${esc(n.reason || "healthy")}">${esc(n.status)}</span></td>` +
+      `<td>${livenessPill(n.liveness)}</td>` +
       `<td>${fmtAge(n.heartbeat_age_seconds, n.last_heartbeat)}</td>` +
       `<td>${n.flapping ? '<span class="flap">flapping</span>' : "–"}</td>` +
       `<td>${n.sync.local_version - n.sync.remote_version}</td><td>${n.sync.pending}</td></tr>`).join("") ||
-      `<tr><td colspan="7" class="muted">${state.nodes.length ? "no node matches the filter" : "waiting for the first heartbeat…"}</td></tr>`;
+      `<tr><td colspan="8" class="muted">${state.nodes.length ? "no node matches the filter" : "waiting for the first heartbeat…"}</td></tr>`;
     document.querySelectorAll("th[data-sort]").forEach((th) => {
       th.classList.toggle("sorted", th.dataset.sort === state.sort);
       th.classList.toggle("asc", th.dataset.sort === state.sort && state.asc);
     });
   }
+
+  const livenessPill = (l) => l ? `<span class="pill l-${esc(l)}">${esc(l)}</span>` : "–";
 
   async function renderDetail(id) {
     try {
@@ -204,7 +215,7 @@
       $("detail-title").textContent = "Node " + n.id;
       const hist = (n.history || []).map((c) => `<span class="${c.healthy ? "h" : "u"}" title="${esc(c.checked_at)} ${esc(c.reason || "healthy")}"></span>`).join("");
       $("detail-body").innerHTML = `<dl><dt>status</dt><dd><span class="pill s-${esc(n.status)}">${esc(n.status)}</span> ${esc(n.reason || "")}</dd>` +
-        `<dt>region</dt><dd>${esc(n.region || "")}</dd><dt>agent</dt><dd>${esc(n.address || "")}</dd>` +
+        `<dt>liveness</dt><dd>${livenessPill(n.liveness)}</dd><dt>region</dt><dd>${esc(n.region || "")}</dd><dt>agent</dt><dd>${esc(n.address || "")}</dd>` +
         `<dt>last heartbeat</dt><dd>${fmtAge(n.heartbeat_age_seconds, n.last_heartbeat)}</dd>` +
         `<dt>sync</dt><dd>local v${n.sync.local_version}, applied hub v${n.sync.remote_version}, ${n.sync.pending} pending; hub holds v${n.state_version}</dd></dl>` +
         `<h2 style="margin-top:14px">Health history <span class="muted">(oldest left)</span></h2><div class="history">${hist}</div>` +
