@@ -36,8 +36,9 @@
 //     nodes (named from the cluster report), alive/suspect/dead counts from
 //     the hub's liveness tracker, invocations, success rate and
 //     latency;
-//   - health per region, with a region marked unhealthy when at least three
-//     of its nodes exist and half or more are unhealthy;
+//   - health per region, with a region marked unhealthy when the liveness
+//     tracker reports it so, or when at least three of its nodes exist and
+//     half or more are unhealthy;
 //   - per-function calls, error percentage and p50/p90/p99, and canvas
 //     charts of each function's last-minute p99 and errors per second over
 //     the last three minutes;
