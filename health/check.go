@@ -1,6 +1,7 @@
 package health
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/edgeinfra/edgeinfra/node"
@@ -58,9 +59,16 @@ type ring struct {
 	size  int // capacity: Options.HistorySize
 	start int // index of the oldest check once buf is full; 0 while it grows
 	n     int // len(buf)
+	// recent holds Healthy of the newest 64 checks, the newest in bit 0, so
+	// the cluster report's flap rule costs a popcount, not a walk.
+	recent uint64
 }
 
 func (r *ring) push(c Check) {
+	r.recent <<= 1
+	if c.Healthy {
+		r.recent |= 1
+	}
 	if len(r.buf) < r.size {
 		if len(r.buf) == cap(r.buf) {
 			grown := make([]Check, len(r.buf), min(max(2*cap(r.buf), 4), r.size))
@@ -101,6 +109,14 @@ func (r *ring) last() (Check, bool) {
 func (r *ring) transitions(window int) int {
 	if window <= 0 || window > r.n {
 		window = r.n
+	}
+	if window < 2 {
+		return 0
+	}
+	if window <= 64 {
+		// Bit i of x is set when the i-th and (i+1)-th newest checks differ.
+		x := (r.recent ^ r.recent>>1) & (1<<(window-1) - 1)
+		return bits.OnesCount64(x)
 	}
 	count := 0
 	first := r.start + r.n - window

@@ -46,7 +46,7 @@ func (m *Monitor) CheckNode(n node.Node) Check {
 	return c
 }
 
-func (m *Monitor) appendLocked(c Check) {
+func (m *Monitor) appendLocked(c Check) *ring {
 	r := m.history[c.NodeID]
 	if r == nil {
 		r = &ring{size: m.historySize}
@@ -59,6 +59,7 @@ func (m *Monitor) appendLocked(c Check) {
 	}
 	r.push(c)
 	m.checks++
+	return r
 }
 
 // CheckCluster checks every node in nodes (each check goes into that node's
@@ -70,14 +71,18 @@ func (m *Monitor) CheckCluster(nodes []node.Node) ClusterReport {
 	now := m.opts.now()
 	rep := ClusterReport{Total: len(nodes), CheckedAt: now, UnhealthyNodes: []string{}, FlappingNodes: []string{}, Regions: map[string]*RegionCounts{}}
 	checks := make([]Check, len(nodes))
+	// One clock read per node: each check's Latency runs from the end of
+	// the previous one.
+	start := time.Now()
 	for i, n := range nodes {
-		start := time.Now()
 		checks[i] = evaluate(n, now, m.timeout)
-		checks[i].Latency = time.Since(start)
+		end := time.Now()
+		checks[i].Latency = end.Sub(start)
+		start = end
 	}
 	m.mu.Lock()
 	for i, c := range checks {
-		m.appendLocked(c)
+		r := m.appendLocked(c)
 		region := rep.region(nodes[i].Region)
 		region.Total++
 		if c.Healthy {
@@ -88,7 +93,7 @@ func (m *Monitor) CheckCluster(nodes []node.Node) ClusterReport {
 			region.Unhealthy++
 			rep.UnhealthyNodes = append(rep.UnhealthyNodes, c.NodeID)
 		}
-		if m.history[c.NodeID].transitions(clusterFlapWindow) >= flapTransitions {
+		if r.transitions(clusterFlapWindow) >= flapTransitions {
 			rep.FlappingNodes = append(rep.FlappingNodes, c.NodeID)
 		}
 	}

@@ -69,3 +69,35 @@ func TestHistoryOrderWhileGrowing(t *testing.T) {
 		}
 	}
 }
+
+// TestTransitionsMatchHistory checks the flap count, kept as bits of the
+// newest 64 checks, against a walk over History for every window size,
+// before and after the history wraps and past 64 checks.
+func TestTransitionsMatchHistory(t *testing.T) {
+	m := NewMonitor(Options{HistorySize: 80, Now: fixedNow})
+	seed := uint32(7)
+	for i := range 200 {
+		seed = seed*1664525 + 1013904223
+		st := node.Online
+		if seed>>28 < 6 {
+			st = node.Offline
+		}
+		m.CheckNode(node.Node{ID: "n", Status: st, LastHeartbeat: t0})
+		h := m.History("n", 0)
+		for _, w := range []int{0, 1, 2, 3, 10, 63, 64, 65, 80, 100} {
+			want := 0
+			start := 0
+			if w > 0 && w < len(h) {
+				start = len(h) - w
+			}
+			for j := start + 1; j < len(h); j++ {
+				if h[j].Healthy != h[j-1].Healthy {
+					want++
+				}
+			}
+			if got := m.history["n"].transitions(w); got != want {
+				t.Fatalf("after %d checks, window %d: %d transitions, want %d", i+1, w, got, want)
+			}
+		}
+	}
+}
