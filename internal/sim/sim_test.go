@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +18,11 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type nodeRow struct {
-	ID      string `json:"id"`
-	Region  string `json:"region"`
-	Status  string `json:"status"`
-	Healthy bool   `json:"healthy"`
+	ID       string `json:"id"`
+	Region   string `json:"region"`
+	Status   string `json:"status"`
+	Healthy  bool   `json:"healthy"`
+	Liveness string `json:"liveness"`
 }
 
 func nodes(t *testing.T, f *Fleet) map[string]nodeRow {
@@ -80,10 +82,17 @@ func TestFleetEndToEnd(t *testing.T) {
 	if err := f.Crash(victim); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "crashed node unhealthy", func() bool {
+	var seen []string // liveness verdicts, in order
+	eventually(t, "crashed node dead", func() bool {
 		r := nodes(t, f)[victim]
-		return !r.Healthy && r.Status == "offline"
+		if len(seen) == 0 || seen[len(seen)-1] != r.Liveness {
+			seen = append(seen, r.Liveness)
+		}
+		return !r.Healthy && r.Status == "offline" && r.Liveness == "dead"
 	})
+	if !slices.Contains(seen, "suspect") {
+		t.Errorf("crashed node went %v, want alive → suspect → dead", seen)
+	}
 
 	other := ids[2]
 	req, _ := http.NewRequest(http.MethodPut, f.URL()+"/api/v1/nodes/"+other+"/state", strings.NewReader(`{"rollout":"canary"}`))
