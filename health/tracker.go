@@ -180,7 +180,7 @@ func (t *Tracker) beat(nd *tnode, epoch uint64, at time.Time) {
 		// than an alive one: bring its deadline forward. This is the only
 		// heap work a heartbeat does, and only on recovery.
 		nd.deadline = t.nextDeadline(nd, at)
-		t.deadlines.fix(nd.heapIdx)
+		t.deadlines.set(nd.heapIdx, nd.deadline)
 	} else if at.Sub(nd.flap.lastAt) >= t.cfg.suspect/2 {
 		// A steady node records a good result now and then, so that old
 		// transitions leave the flap window.
@@ -220,9 +220,10 @@ func (t *Tracker) result(nd *tnode, ok bool, at time.Time) {
 
 // Sweep moves every node whose silence has passed a threshold at now to
 // Suspect or Dead, and returns those transitions in the order they were
-// made (nil when none). Its cost is proportional to the number of nodes
-// whose deadline passed, times log n; a sweep that changes nothing does not
-// allocate.
+// made (nil when none). Its cost is O(k log n) for the k nodes whose
+// deadline passed, and never more than O(n): when many are due at once (a
+// partition, a restart of the tracker), it visits them in one pass and
+// rebuilds the heap. A sweep that changes nothing does not allocate.
 //
 // If this sweep comes more than StallThreshold later than SweepInterval
 // after the previous one, the tracker assumes it was not running (a GC
@@ -240,26 +241,48 @@ func (t *Tracker) Sweep(now time.Time) []Transition {
 	}
 	t.lastSweep = now
 	var changed []Transition
-	for len(t.deadlines) > 0 && !t.deadlines[0].deadline.After(now) {
-		nd := t.deadlines[0]
-		silent := now.Sub(nd.last) - (t.credit - nd.credit)
-		next := nd.state
-		switch {
-		case silent >= t.cfg.dead:
-			next = Dead
-		case nd.state == Alive && t.suspicious(nd, silent):
-			next = Suspect
+	nowNs := now.UnixNano()
+	// Past this many due nodes, visiting the rest in array order and
+	// rebuilding the heap in O(n) is cheaper than a sift per node, so a
+	// sweep costs O(min(k log n, n)) for k due nodes.
+	bulk := max(len(t.deadlines)/16, 256)
+	for k := 0; len(t.deadlines) > 0 && t.deadlines[0].at <= nowNs; k++ {
+		if k == bulk {
+			for i := range t.deadlines {
+				if e := &t.deadlines[i]; e.at <= nowNs {
+					changed = t.visit(e.nd, now, changed)
+					e.at = e.nd.deadline.UnixNano()
+				}
+			}
+			t.deadlines.heapify()
+			break
 		}
-		switch {
-		case next > nd.state:
-			changed = append(changed, Transition{NodeID: nd.id, Region: nd.region, From: nd.state, To: next, At: now})
-			t.transition(nd, next, now)
-		case nd.state != Alive:
-			t.result(nd, false, now) // still down
-		}
-		nd.deadline = t.nextDeadline(nd, now)
-		t.deadlines.fix(nd.heapIdx)
+		nd := t.deadlines[0].nd
+		changed = t.visit(nd, now, changed)
+		t.deadlines.set(0, nd.deadline)
 	}
+	return changed
+}
+
+// visit judges one due node at now and sets its next deadline (the caller
+// re-files it in the heap).
+func (t *Tracker) visit(nd *tnode, now time.Time, changed []Transition) []Transition {
+	silent := now.Sub(nd.last) - (t.credit - nd.credit)
+	next := nd.state
+	switch {
+	case silent >= t.cfg.dead:
+		next = Dead
+	case nd.state == Alive && t.suspicious(nd, silent):
+		next = Suspect
+	}
+	switch {
+	case next > nd.state:
+		changed = append(changed, Transition{NodeID: nd.id, Region: nd.region, From: nd.state, To: next, At: now})
+		t.transition(nd, next, now)
+	case nd.state != Alive:
+		t.result(nd, false, now) // still down
+	}
+	nd.deadline = t.nextDeadline(nd, now)
 	return changed
 }
 

@@ -1,19 +1,28 @@
 package health
 
-// deadlineHeap is a binary min-heap of nodes by deadline; each node knows
-// its index, so a node's deadline can be fixed or removed in O(log n).
-type deadlineHeap []*tnode
+import "time"
 
-func (h deadlineHeap) less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+// hentry is one node's place in the deadline heap. The deadline is kept
+// inline, in Unix nanoseconds, so sifting compares without loading nodes.
+type hentry struct {
+	at int64
+	nd *tnode
+}
+
+// deadlineHeap is a binary min-heap of nodes by deadline; each node knows
+// its index, so its deadline can be changed or removed in O(log n).
+type deadlineHeap []hentry
+
+func (h deadlineHeap) less(i, j int) bool { return h[i].at < h[j].at }
 
 func (h deadlineHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
+	h[i].nd.heapIdx, h[j].nd.heapIdx = i, j
 }
 
 func (h *deadlineHeap) push(nd *tnode) {
 	nd.heapIdx = len(*h)
-	*h = append(*h, nd)
+	*h = append(*h, hentry{nd.deadline.UnixNano(), nd})
 	h.up(nd.heapIdx)
 }
 
@@ -22,12 +31,15 @@ func (h *deadlineHeap) remove(i int) {
 	if i != last {
 		h.swap(i, last)
 	}
-	(*h)[last] = nil
+	(*h)[last] = hentry{}
 	*h = (*h)[:last]
 	if i != last {
 		h.fix(i)
 	}
 }
+
+// set changes the deadline of the i-th entry and restores the heap order.
+func (h deadlineHeap) set(i int, at time.Time) { h[i].at = at.UnixNano(); h.fix(i) }
 
 func (h deadlineHeap) fix(i int) {
 	if !h.down(i) {
@@ -64,4 +76,14 @@ func (h deadlineHeap) down(i int) bool {
 		i = m
 	}
 	return i > start
+}
+
+// heapify restores the heap order after many deadlines changed in place.
+func (h deadlineHeap) heapify() {
+	for i := range h {
+		h[i].nd.heapIdx = i
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }

@@ -112,7 +112,7 @@ func TestTrackerSweepLooksOnlyAtDueNodes(t *testing.T) {
 	if n := len(tr.Sweep(t0.Add(10*time.Second + 500*time.Millisecond))); n != 501 {
 		t.Fatalf("Sweep changed %d nodes, want 501", n)
 	}
-	if tr.deadlines[0].deadline.Before(t0.Add(10*time.Second + 501*time.Millisecond)) {
+	if tr.deadlines[0].nd.deadline.Before(t0.Add(10*time.Second + 501*time.Millisecond)) {
 		t.Fatal("a due node is still at the top of the deadline heap")
 	}
 }
