@@ -177,6 +177,12 @@ func TestAgentWorksOfflineAndCatchesUp(t *testing.T) {
 		do(t, "GET", h2.URL()+"/api/v1/metrics?node=n1", "", &mv)
 		return mv["total_invocations"] == 50.0
 	})
+
+	// Desired state set at the restarted hub still reaches the agent.
+	if code := do(t, "PUT", h2.URL()+"/api/v1/nodes/n1/state", `{"after_restart":true}`, nil); code != 200 {
+		t.Fatalf("hub PUT state = %d", code)
+	}
+	eventually(t, "desired state from the restarted hub", func() bool { return a.State().Data["after_restart"] == true })
 }
 
 func TestAgentRestartResumesFromDisk(t *testing.T) {

@@ -179,11 +179,18 @@ func (a *Agent) watchDesired(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	reconnects := l.nc.Stats().Reconnects
 	w, err := kv.Watch(ctx, a.cfg.ID)
 	if err != nil {
 		return err
 	}
-	defer w.Stop()
+	defer func() {
+		// On shutdown the connection is about to close, which ends the
+		// watch; Stop could wait seconds for a hub that is gone.
+		if ctx.Err() == nil {
+			_ = w.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -205,6 +212,11 @@ func (a *Agent) watchDesired(ctx context.Context) error {
 		}
 		if a.currentLink() != l {
 			return errors.New("link replaced")
+		}
+		// After a reconnect (a restarted hub, say) the watch would take many
+		// seconds to notice its consumer is gone; start a new one at once.
+		if l.nc.Stats().Reconnects != reconnects {
+			return errors.New("reconnected")
 		}
 	}
 }

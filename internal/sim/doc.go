@@ -16,7 +16,8 @@
 //	defer f.Close()
 //	fmt.Println("dashboard:", f.URL())
 //
-// Node IDs are "<region>-<n>", spread round-robin over Config.Regions.
+// Node IDs are "<region>-<n>" (n zero-padded to the width of Config.Nodes),
+// spread round-robin over Config.Regions.
 //
 // # Traffic
 //
