@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,4 +131,54 @@ func BenchmarkHealthReport100k(b *testing.B) {
 	for b.Loop() {
 		tr.Report()
 	}
+}
+
+// BenchmarkHealthHeartbeat1k is the heartbeat of a fleet of 1k nodes, whose
+// state fits in the CPU caches: the difference with the 100k case is
+// memory latency, not work.
+func BenchmarkHealthHeartbeat1k(b *testing.B) {
+	tr, ids := trackerWith(1_000, health.TrackerOptions{SuspectAfter: time.Minute})
+	b.ReportAllocs()
+	at := hbEpoch
+	i := 0
+	for b.Loop() {
+		at = at.Add(time.Microsecond)
+		tr.Heartbeat(ids[i], at)
+		i++
+		if i == len(ids) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "heartbeats/s")
+}
+
+// BenchmarkHealthHeartbeatFloor is the least any tracker keyed by string
+// must do per heartbeat over 100k nodes: lock a mutex, look the node up in
+// a map and store a time. It is the reference for the ratios in
+// results/health.md.
+func BenchmarkHealthHeartbeatFloor(b *testing.B) {
+	type rec struct{ last time.Time }
+	var mu sync.Mutex
+	m := map[string]*rec{}
+	ids := make([]string, 100_000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("node-%06d", i)
+		m[ids[i]] = &rec{last: hbEpoch}
+	}
+	b.ReportAllocs()
+	at := hbEpoch
+	i := 0
+	for b.Loop() {
+		at = at.Add(time.Microsecond)
+		mu.Lock()
+		if r := m[ids[i]]; r != nil && at.After(r.last) {
+			r.last = at
+		}
+		mu.Unlock()
+		i++
+		if i == len(ids) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "heartbeats/s")
 }
