@@ -54,6 +54,20 @@ func StateMsgID(nodeID string, lineage uint64, version int64) string {
 	return fmt.Sprintf("%s.s.%d.%d", nodeID, lineage, version)
 }
 
+// StateChangeMsgID is the de-duplication ID of a state change that covers
+// the versions after prev up to version. A change that follows the one
+// before it directly (prev is version-1) has [StateMsgID]; a coalesced
+// change (or one whose start is unknown, prev 0) gets an ID naming the
+// range, because its content differs from that of the plain change with the
+// same version, which may already sit in the stream: with the same ID the
+// stream would drop the coalesced one as a duplicate.
+func StateChangeMsgID(nodeID string, lineage uint64, prev, version int64) string {
+	if prev == version-1 {
+		return StateMsgID(nodeID, lineage, version)
+	}
+	return fmt.Sprintf("%s.s.%d.%d-%d", nodeID, lineage, prev, version)
+}
+
 // MetricsMsgID is the de-duplication ID of a metrics delta: epoch tells
 // agent runs apart, seq counts deltas within a run.
 func MetricsMsgID(nodeID string, epoch, seq uint64) string {
@@ -109,6 +123,12 @@ type StateChange struct {
 	Version int64          `json:"version"`
 	Data    map[string]any `json:"data"`
 	At      time.Time      `json:"at"`
+	// Prev is the version this change follows: it carries every key set
+	// after Prev up to Version, so it applies on top of Prev or anything
+	// newer, and a hub that is not there yet holds it until the versions
+	// in between arrive. Zero (absent) means it follows nothing known, and
+	// applies on top of any older version, as before Prev existed.
+	Prev int64 `json:"prev,omitempty"`
 }
 
 // State is a node's state as the hub and the HTTP APIs show it, and the
@@ -173,6 +193,9 @@ func DecodeStateChange(b []byte) (StateChange, error) {
 	}
 	if c.Version <= 0 {
 		return StateChange{}, fmt.Errorf("%w: state version %d must be positive", ErrInvalid, c.Version)
+	}
+	if c.Prev < 0 || c.Prev >= c.Version {
+		return StateChange{}, fmt.Errorf("%w: state change follows version %d but is version %d; prev must be 0 or more and below version", ErrInvalid, c.Prev, c.Version)
 	}
 	if err := CheckData(c.Data); err != nil {
 		return StateChange{}, err

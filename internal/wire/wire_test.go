@@ -71,6 +71,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad node", `{"v":1,"node_id":"a.b"}`, hb, "node ID"},
 		{"oversized", `"` + strings.Repeat("x", MaxMessageSize) + `"`, hb, "over the limit"},
 		{"state version zero", `{"v":1,"node_id":"a","version":0,"data":{}}`, sc, "must be positive"},
+		{"prev not below version", `{"v":1,"node_id":"a","version":3,"prev":3,"data":{}}`, sc, "prev must be"},
+		{"negative prev", `{"v":1,"node_id":"a","version":3,"prev":-1,"data":{}}`, sc, "prev must be"},
 		{"empty key", `{"v":1,"node_id":"a","version":1,"data":{"":1}}`, sc, "state key"},
 		{"data null", `null`, data, "got null"},
 		{"data not object", `[1]`, data, "cannot unmarshal"},
@@ -83,6 +85,23 @@ func TestDecodeErrors(t *testing.T) {
 				t.Fatalf("error = %v, want ErrInvalid mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestStateChangeMsgID(t *testing.T) {
+	tests := []struct {
+		prev, version int64
+		want          string
+	}{
+		{4, 5, "n.s.7.5"},   // follows directly: the plain ID
+		{0, 1, "n.s.7.1"},   // the first change
+		{2, 5, "n.s.7.2-5"}, // coalesced 3..5
+		{0, 5, "n.s.7.0-5"}, // start unknown
+	}
+	for _, tt := range tests {
+		if got := StateChangeMsgID("n", 7, tt.prev, tt.version); got != tt.want {
+			t.Errorf("StateChangeMsgID(n, 7, %d, %d) = %q, want %q", tt.prev, tt.version, got, tt.want)
+		}
 	}
 }
 
@@ -107,6 +126,7 @@ func TestNormalizeNumbers(t *testing.T) {
 func FuzzDecoders(f *testing.F) {
 	f.Add([]byte(`{"v":1,"node_id":"a","status":"online","epoch":1,"seq":1,"sent_at":"2026-01-01T00:00:00Z","sync":{"local_version":1,"remote_version":0,"pending":0}}`))
 	f.Add([]byte(`{"v":1,"node_id":"a","version":3,"data":{"k":[1,{"x":null}]},"at":"2026-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"v":1,"node_id":"a","version":9,"prev":4,"data":{"k":1},"at":"2026-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"node_id":"a","version":3,"data":{"k":"v"},"updated_at":"2026-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"a":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -119,7 +139,7 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 		if c, err := DecodeStateChange(b); err == nil {
-			if c.Version <= 0 || CheckData(c.Data) != nil {
+			if c.Version <= 0 || c.Prev < 0 || c.Prev >= c.Version || CheckData(c.Data) != nil {
 				t.Fatalf("accepted invalid state change %+v", c)
 			}
 			if _, err := Encode(c); err != nil {
