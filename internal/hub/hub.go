@@ -61,6 +61,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// StateApplied, when set, is called for every agent state change the
+	// hub applies, in the order applied, with the node, the agent's state
+	// lineage and the version: for audits and tests of ordering. It is
+	// called with the registry locked, so it must be quick and must not
+	// call the hub.
+	StateApplied func(nodeID string, lineage uint64, version int64)
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -96,7 +102,11 @@ type Hub struct {
 }
 
 type hubStats struct {
-	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, rejected atomic.Uint64
+	heartbeats, stale, stateApplied, stateDuplicate, stateHeld, metricDeltas, rejected atomic.Uint64
+	// replayEnd is the stream's last sequence when the hub started; once
+	// the consumer reaches it the replay is over (replayed).
+	replayEnd uint64
+	replayed  atomic.Bool
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -104,6 +114,7 @@ type hubStats struct {
 // which Close still has to be called to wait for it).
 func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	h.reg.onApply = cfg.StateApplied
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -243,7 +254,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	h.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, err = js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
+	stream, err := js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
 		Name:        wire.StreamName,
 		Description: "edgeinfra state changes and metric deltas from agents",
 		Subjects:    []string{wire.StateAll, wire.MetricsAll},
@@ -258,6 +269,8 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: create stream %s (does the NATS server have JetStream enabled?): %w", wire.StreamName, err)
 	}
+	h.stats.replayEnd = stream.CachedInfo().State.LastSeq
+	h.stats.replayed.Store(h.stats.replayEnd == 0)
 	h.desired, err = js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
 		Bucket:      wire.DesiredBucket,
 		Description: "edgeinfra desired state per node",
@@ -324,6 +337,21 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 // onStreamMsg applies one stream message. A message that cannot be decoded
 // is counted and skipped: it can never become valid.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
+	h.handleStreamMsg(m)
+	if !h.stats.replayed.Load() {
+		if meta, err := m.Metadata(); err == nil && meta.Sequence.Stream >= h.stats.replayEnd {
+			h.stats.replayed.Store(true)
+			// Changes still held follow versions the stream no longer has
+			// (aged out): waiting longer cannot bring them.
+			if n := h.reg.releaseHeld(); n > 0 {
+				h.stats.stateApplied.Add(uint64(n))
+				h.log.Warn("replayed the stream; applied state changes whose predecessors it no longer holds", "changes", n)
+			}
+		}
+	}
+}
+
+func (h *Hub) handleStreamMsg(m jetstream.Msg) {
 	subject := m.Subject()
 	id, err := wire.NodeFromSubject(subject)
 	if err != nil {
@@ -338,9 +366,12 @@ func (h *Hub) onStreamMsg(m jetstream.Msg) {
 			h.log.Debug("state change rejected", "node", id, "err", err)
 			return
 		}
-		if h.reg.applyState(c) {
-			h.stats.stateApplied.Add(1)
-		} else {
+		applied, held := h.reg.applyState(c)
+		h.stats.stateApplied.Add(uint64(applied))
+		switch {
+		case held:
+			h.stats.stateHeld.Add(1)
+		case applied == 0:
 			h.stats.stateDuplicate.Add(1)
 		}
 	default:

@@ -174,7 +174,8 @@ func TestStaleHeartbeatIgnored(t *testing.T) {
 func TestStateLineage(t *testing.T) {
 	r := newRegistry()
 	apply := func(lineage uint64, version int64) bool {
-		return r.applyState(wire.StateChange{NodeID: "n", Lineage: lineage, Version: version, Data: map[string]any{"v": version}})
+		n, _ := r.applyState(wire.StateChange{NodeID: "n", Lineage: lineage, Version: version, Data: map[string]any{"v": version}})
+		return n > 0
 	}
 	steps := []struct {
 		lineage uint64

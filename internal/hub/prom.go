@@ -88,6 +88,7 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	st := &c.h.stats
+	_, gaps := c.h.reg.heldCount()
 	for _, m := range []struct {
 		kind, result string
 		n            uint64
@@ -96,6 +97,8 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		{"heartbeat", "stale", st.stale.Load()},
 		{"state", "applied", st.stateApplied.Load()},
 		{"state", "duplicate", st.stateDuplicate.Load()},
+		{"state", "held", st.stateHeld.Load()},
+		{"state", "gap_skipped", gaps},
 		{"metrics", "merged", st.metricDeltas.Load()},
 		{"any", "rejected", st.rejected.Load()},
 	} {
