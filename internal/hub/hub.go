@@ -424,6 +424,12 @@ func (h *Hub) sweepEvery() time.Duration {
 	return min(max(h.timeout/10, 100*time.Millisecond), 5*time.Second)
 }
 
+// unanchoredWait is how long a node's state changes are held when nothing
+// of their lineage has been applied, before the hub concludes it lost the
+// lineage's start (see registry.releaseUnanchored). An agent resends a lost
+// change within a push interval and an acknowledgement timeout.
+const unanchoredWait = 15 * time.Second
+
 // sweep checks every node (the Monitor's history and cluster report) and
 // copies the Tracker's liveness verdicts into the registry, so listings
 // read them without asking the Tracker per node.
@@ -436,6 +442,10 @@ func (h *Hub) sweep() {
 	rep := h.monitor.CheckCluster(nodes)
 	h.lastReport.Store(&rep)
 	h.reg.setLiveness(h.tracker.Nodes())
+	if n := h.reg.releaseUnanchored(time.Now().Add(-unanchoredWait)); n > 0 {
+		h.stats.stateApplied.Add(uint64(n))
+		h.log.Warn("applied state changes whose lineage's start this hub never received", "changes", n)
+	}
 	fleet := h.tracker.Report()
 	h.lastFleet.Store(&fleet)
 }

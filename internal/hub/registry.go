@@ -29,7 +29,8 @@ type record struct {
 	stateUpdated time.Time
 	// held are changes of this lineage that arrived before a version they
 	// follow (their Prev is past stateVersion), waiting for it.
-	held []wire.StateChange
+	held      []wire.StateChange
+	heldSince time.Time // when held last became non-empty
 }
 
 // registry holds the fleet. It is the only mutable fleet state of the hub.
@@ -138,6 +139,9 @@ func (r *registry) applyState(c wire.StateChange) (applied int, held bool) {
 				return 0, false // the stream's de-duplication window has passed
 			}
 		}
+		if len(rec.held) == 0 {
+			rec.heldSince = time.Now()
+		}
 		rec.held = append(rec.held, c)
 		if len(rec.held) > heldLimit {
 			applied = r.releaseOldest(rec)
@@ -225,6 +229,27 @@ func (r *registry) releaseHeld() int {
 	for _, rec := range r.order {
 		for len(rec.held) > 0 {
 			n += r.releaseOldest(rec)
+		}
+	}
+	return n
+}
+
+// releaseUnanchored releases the held changes of every node of which
+// nothing of its current lineage has been applied and whose changes have
+// been held since before cutoff, and returns how many changes it applied.
+// That is a hub that lost the start of a lineage (a hub without DataDir
+// restarted, and agents carry on where they were): the versions before the
+// held ones will never come. A lineage that has begun at the hub waits for
+// its gaps however long, because its agent resends them.
+func (r *registry) releaseUnanchored(cutoff time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rec := range r.order {
+		if rec.stateVersion == 0 && len(rec.held) > 0 && rec.heldSince.Before(cutoff) {
+			for len(rec.held) > 0 {
+				n += r.releaseOldest(rec)
+			}
 		}
 	}
 	return n

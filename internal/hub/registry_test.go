@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 )
@@ -126,5 +127,27 @@ func TestHeldBounded(t *testing.T) {
 	}
 	if held, gaps := r.heldCount(); held > heldLimit || gaps != 1 {
 		t.Errorf("heldCount() = %d held, %d gaps; want at most %d held, 1 gap", held, gaps, heldLimit)
+	}
+}
+
+// TestReleaseUnanchored checks that a hub which never saw the start of a
+// lineage (it restarted without data) stops waiting for it, while a
+// lineage it has begun keeps waiting for its gaps.
+func TestReleaseUnanchored(t *testing.T) {
+	r := newRegistry()
+	r.applyState(wire.StateChange{NodeID: "fresh", Lineage: 1, Prev: 41, Version: 42, Data: map[string]any{"k": 1}})
+	r.applyState(wire.StateChange{NodeID: "begun", Lineage: 1, Prev: 0, Version: 1})
+	r.applyState(wire.StateChange{NodeID: "begun", Lineage: 1, Prev: 2, Version: 3})
+	if n := r.releaseUnanchored(time.Now().Add(-time.Hour)); n != 0 {
+		t.Errorf("releaseUnanchored before the wait = %d, want 0", n)
+	}
+	if n := r.releaseUnanchored(time.Now().Add(time.Second)); n != 1 {
+		t.Errorf("releaseUnanchored after the wait = %d, want 1", n)
+	}
+	if s, _ := r.one("fresh", false); s.StateVersion != 42 {
+		t.Errorf("fresh node at version %d, want 42", s.StateVersion)
+	}
+	if s, _ := r.one("begun", false); s.StateVersion != 1 {
+		t.Errorf("begun node at version %d, want 1 (still waiting for 2)", s.StateVersion)
 	}
 }
