@@ -34,6 +34,10 @@ type Config struct {
 	// PushInterval is how often pending state changes and metric deltas are
 	// sent. Zero means 1s.
 	PushInterval time.Duration
+	// PushTimeout is how long a pushed state change may wait for the
+	// stream's acknowledgement before it counts as lost and is sent again
+	// (with the same message ID) at the next push. Zero means 5s.
+	PushTimeout time.Duration
 	// HTTPAddr is the local API's address. Empty means 127.0.0.1:0.
 	HTTPAddr string
 	// DataDir keeps state, versions, pending changes and the metric delta in
@@ -107,6 +111,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	if cfg.PushInterval <= 0 {
 		cfg.PushInterval = time.Second
+	}
+	if cfg.PushTimeout <= 0 {
+		cfg.PushTimeout = 5 * time.Second
 	}
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 1000
@@ -204,7 +211,9 @@ func (a *Agent) Reconnect() error {
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}
-	js, err := jetstream.New(nc)
+	// Futures of asynchronous publishes whose acknowledgement never comes
+	// (a message lost on a cut link) are failed and freed after the timeout.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(a.cfg.PushTimeout), jetstream.WithPublishAsyncMaxPending(2*pushWindow))
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("agent: JetStream: %w", err)

@@ -79,36 +79,6 @@ func (a *Agent) Flush(ctx context.Context) error {
 	return a.pushMetrics(ctx, l, box)
 }
 
-// pushState publishes every pending change, oldest first, and confirms each
-// once the stream has acknowledged it. A change whose acknowledgement is
-// lost is published again with the same message ID, which the stream
-// drops as a duplicate.
-func (a *Agent) pushState(ctx context.Context, l *link) error {
-	for _, ch := range a.sync.PendingChanges() {
-		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
-		if err != nil {
-			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
-		cancel()
-		if err != nil {
-			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
-		}
-		if err := a.confirm(ch.Version); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *Agent) confirm(version int64) error {
-	a.stateMu.Lock()
-	defer a.stateMu.Unlock()
-	a.sync.ConfirmSync(version)
-	return a.persistLocked()
-}
-
 // fillOutbox moves the aggregator's delta into the outbox when the outbox
 // is empty, and returns the outbox. While deltas wait the aggregator keeps
 // counting, so the outbox stays one delta long however long the hub is
