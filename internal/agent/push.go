@@ -18,11 +18,9 @@ import (
 // connection buffers.
 const pushWindow = 512
 
-// minConfirmBatch is the fewest acknowledged changes confirmed (and so
-// persisted) together while a push is under way; the rest of a push is
-// confirmed in about eight batches, because writing the snapshot costs in
-// proportion to the queue.
-const minConfirmBatch = 256
+// confirmBatch is how many acknowledged changes are confirmed together
+// while a push is under way.
+const confirmBatch = 256
 
 // errAckTimeout reports a change the stream did not acknowledge in time.
 var errAckTimeout = errors.New("no acknowledgement from the stream in time; it is sent again at the next push")
@@ -50,13 +48,12 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 		sentAt  time.Time
 	}
 	window := make([]inFlight, 0, min(len(pending), pushWindow))
-	batch := max(len(pending)/8, minConfirmBatch)
 	subject := wire.StateSubject(a.cfg.ID)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
-	var acked, confirmed int64 // the highest contiguously acknowledged, and confirmed, versions
-	unconfirmed := 0           // changes acknowledged since the last confirm
+	var acked int64  // the highest version up to which every change is acknowledged
+	unconfirmed := 0 // changes acknowledged since the last confirm
 	var err error
 	next := 0
 	for err == nil {
@@ -102,26 +99,32 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 		}
 		acked = head.version
 		window = window[1:]
-		if unconfirmed++; unconfirmed >= batch || len(window) == 0 && next == len(pending) {
-			if cerr := a.confirm(acked); cerr != nil {
-				return cerr
-			}
-			confirmed, unconfirmed = acked, 0
+		if unconfirmed++; unconfirmed >= confirmBatch {
+			_ = a.confirm(acked, false) // cannot fail without persist
+			unconfirmed = 0
 		}
 	}
-	if acked > confirmed {
-		if cerr := a.confirm(acked); cerr != nil && err == nil {
+	if acked > 0 {
+		// Writing the synchronizer costs in proportion to the queue (a
+		// 100k-change snapshot takes a good part of a second), so it is
+		// done once, at the end, when the queue is short. A crash before
+		// it only means that changes already in the stream are sent again
+		// after the restart, and the stream drops them as duplicates.
+		if cerr := a.confirm(acked, true); cerr != nil && err == nil {
 			err = cerr
 		}
 	}
 	return err
 }
 
-// confirm removes the changes up to version from the queue and persists
-// the synchronizer once for all of them.
-func (a *Agent) confirm(version int64) error {
+// confirm removes the changes up to version from the queue and, with
+// persist, writes the synchronizer to the store.
+func (a *Agent) confirm(version int64, persist bool) error {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
 	a.sync.ConfirmSync(version)
+	if !persist {
+		return nil
+	}
 	return a.persistLocked()
 }
