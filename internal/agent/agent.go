@@ -77,6 +77,7 @@ type Agent struct {
 	hbPaused  atomic.Bool
 	status    atomic.Value // node.Status
 	pushMu    sync.Mutex
+	pushKick  chan struct{} // a token asks the push loop to push now
 	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
 	memOutbox []pendingDelta // guarded by pushMu
 	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox
@@ -121,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), pushKick: make(chan struct{}, 1)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -206,7 +207,10 @@ func (a *Agent) Reconnect() error {
 				a.log.Warn("lost the hub; working offline", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			a.log.Info("reconnected to the hub")
+			a.pushNow()
+		}),
 	)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)

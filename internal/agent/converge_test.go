@@ -202,7 +202,8 @@ func convergeChanges(t *testing.T) int {
 func TestConvergenceAfterPartition(t *testing.T) {
 	n := convergeChanges(t)
 	h, p, log := faultyLink(t, hub.Config{DataDir: t.TempDir()}, 2)
-	a := startAgent(t, Config{HubURL: p.URL(), ID: "n1", DataDir: t.TempDir(), MaxPending: n + 1, PushInterval: 100 * time.Millisecond})
+	// The default push interval (1s): a reconnect starts the push at once.
+	a := startAgent(t, Config{HubURL: p.URL(), ID: "n1", DataDir: t.TempDir(), MaxPending: n + 1, PushInterval: time.Second})
 	if _, err := a.UpdateState(map[string]any{"before": true}); err != nil {
 		t.Fatal(err)
 	}

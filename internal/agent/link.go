@@ -53,8 +53,19 @@ func (a *Agent) pushLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.pushKick:
 		}
 		a.Flush(ctx)
+	}
+}
+
+// pushNow makes the push loop push at once rather than at its next tick:
+// after a reconnect, whatever queued while the hub was away should not
+// wait a PushInterval more. It does not block.
+func (a *Agent) pushNow() {
+	select {
+	case a.pushKick <- struct{}{}:
+	default:
 	}
 }
 

@@ -41,18 +41,43 @@ func (w *writer) send(b []byte) {
 // close tells run that nothing more comes; run writes what is queued.
 func (w *writer) close() { close(w.q) }
 
+// maxWrite bounds how many queued bytes run gathers into one write.
+const maxWrite = 64 << 10
+
 func (w *writer) run() {
 	defer close(w.done)
 	defer w.closeAll()
 	for c := range w.q {
-		if d := time.Until(c.due); d > 0 {
-			time.Sleep(d)
+		w.wait(c)
+		// One write for everything already queued: a write per NATS
+		// message made the proxy cost more than the server.
+		buf, open := c.b, true
+	gather:
+		for open && len(buf) < maxWrite {
+			select {
+			case more, ok := <-w.q:
+				if !ok {
+					open = false
+					break
+				}
+				w.wait(more)
+				buf = append(buf, more.b...)
+			default:
+				break gather
+			}
 		}
-		if g := w.p.blackhole(); g != nil {
-			<-g
-		}
-		if _, err := w.dst.Write(c.b); err != nil {
+		if _, err := w.dst.Write(buf); err != nil || !open {
 			return // send stops blocking once done is closed
 		}
+	}
+}
+
+// wait returns once c is due and the link is not blackholed.
+func (w *writer) wait(c chunk) {
+	if d := time.Until(c.due); d > 0 {
+		time.Sleep(d)
+	}
+	if g := w.p.blackhole(); g != nil {
+		<-g
 	}
 }
