@@ -183,7 +183,8 @@ func TestConvergenceUnderFaults(t *testing.T) {
 }
 
 // convergeChanges is how many changes TestConvergenceAfterPartition queues:
-// EDGEINFRA_CONVERGE_CHANGES, or 20000 to keep the default run short.
+// EDGEINFRA_CONVERGE_CHANGES, or 20000 (5000 under the race detector) to
+// keep the default run short.
 func convergeChanges(t *testing.T) int {
 	if s := os.Getenv("EDGEINFRA_CONVERGE_CHANGES"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -191,6 +192,9 @@ func convergeChanges(t *testing.T) int {
 			t.Fatalf("EDGEINFRA_CONVERGE_CHANGES=%q: want a positive number of changes", s)
 		}
 		return n
+	}
+	if raceEnabled {
+		return 5_000
 	}
 	return 20_000
 }
@@ -280,10 +284,10 @@ func TestLongOfflineCoalesces(t *testing.T) {
 
 	p.Cut(faultproxy.Refuse)
 	eventually(t, "agent sees the cut", func() bool { return !a.currentLink().nc.IsConnected() })
-	for i := 500; i < 20_500; i++ {
+	for i := 500; i < 5_500; i++ {
 		update(i)
 	}
-	if s := a.Sync(); s.PendingCount > 50 || s.Coalesced < 19_000 {
+	if s := a.Sync(); s.PendingCount > 50 || s.Coalesced < 4_900 {
 		t.Fatalf("queue of %d with %d coalesced, want at most 50, most coalesced", s.PendingCount, s.Coalesced)
 	}
 	if err := p.SetFaults(faultproxy.Faults{Duplicate: 0.1, Reorder: 0.2, SubjectPrefix: wire.StateSubject("")}); err != nil {
