@@ -77,7 +77,7 @@ type Agent struct {
 	hbPaused  atomic.Bool
 	status    atomic.Value // node.Status
 	pushMu    sync.Mutex
-	pushKick  chan struct{} // a token asks the push loop to push now
+	pushKick  chan struct{}  // a token asks the push loop to push now
 	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
 	memOutbox []pendingDelta // guarded by pushMu
 	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox

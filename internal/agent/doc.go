@@ -43,15 +43,57 @@
 //
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).
-// Every [Config.PushInterval] ([Agent.Flush]) it publishes its pending state
-// changes, oldest first, to the hub's JetStream stream, and calls
-// ConfirmSync for each once the stream acknowledged it; then the metric
-// delta (metrics TakeDelta, binary encoded). Both carry de-duplication
-// message IDs, lineage and version for state, lineage and outbox sequence
-// for metrics, so a resend after a lost acknowledgement or a crash is
-// dropped by the stream rather than counted twice. Desired state set at
-// the hub is watched in the hub's key-value bucket and offered to
-// statesync ApplyRemote, which applies it by [Config.Strategy].
+// Every [Config.PushInterval], and at once after a reconnect, [Agent.Flush]
+// pushes the pending state changes and then the metric delta (metrics
+// TakeDelta, binary encoded) to the hub's JetStream stream. Both carry
+// de-duplication message IDs (lineage and version range for state,
+// lineage and outbox sequence for metrics), so a resend after a lost
+// acknowledgement or a crash is dropped by the stream rather than counted
+// twice. Desired state set at the hub is watched in the hub's key-value
+// bucket and offered to statesync ApplyRemote, which applies it by
+// [Config.Strategy].
+//
+// # The state push
+//
+// State changes are pushed oldest first with up to 512 awaiting the
+// stream's acknowledgement at once, which makes catching up a matter of
+// bandwidth rather than of round trips. What it guarantees:
+//
+//   - A change leaves the pending queue (statesync ConfirmSync) only once
+//     the stream has acknowledged it and every change before it: the agent
+//     confirms the highest contiguously acknowledged version. A change
+//     whose acknowledgement does not come within [Config.PushTimeout] ends
+//     the push with an error, and the next push sends it, and those after
+//     it, again with the same message IDs.
+//   - Each change says which versions it covers (wire.StateChange Prev, from
+//     statesync Change.From): a coalesced change covers several. The hub
+//     applies a change only on top of the version it follows, or a newer
+//     one, and holds a change that arrives early (a resend landing after
+//     later changes, or a network that reorders) until the versions
+//     before it arrive. So the hub never applies a version lower than one
+//     it applied, and never skips a key, whatever the link loses,
+//     duplicates or reorders. A coalesced change gets a message ID naming
+//     its range, so the stream does not drop it as a duplicate of the
+//     plain change with the same version that may already be stored.
+//   - The queue is written to the store (with DataDir) once per push, at
+//     its end, not per change: a snapshot write costs in proportion to the
+//     queue. A crash mid-push only makes the restarted agent send changes
+//     the stream already has, which it drops as duplicates (for the
+//     stream's 10-minute de-duplication window; the hub ignores older
+//     versions after that in any case).
+//   - Past [Config.MaxPending] the oldest changes are coalesced, so an
+//     agent offline for hours queues at most MaxPending changes and no
+//     key's latest value is lost.
+//
+// Measured on loopback through internal/faultproxy with a file-backed
+// hub, on a 2-core machine shared with other builds (load 20 to 34): after
+// a partition, 100,000 queued changes reach the hub in 5 to 18 s of wall
+// time, using 2.4 to 2.9 s of CPU for agent, NATS server and hub
+// together (about half of it the NATS server). The wall time is the
+// machine's contention, not waiting: progress is steady, with no stalls.
+// The tests in converge_test.go check all of the above with drops,
+// duplicates, reordering, delays and cuts (EDGEINFRA_CONVERGE_CHANGES sets
+// the catch-up size, 20,000 by default).
 //
 // # Offline and restarts
 //

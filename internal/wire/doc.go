@@ -5,7 +5,7 @@
 // # Subjects
 //
 //	edgeinfra.hb.<node>       core NATS      agent → hub   Heartbeat (JSON), every --heartbeat
-//	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<lineage>.<version>
+//	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<lineage>.<version> ([StateChangeMsgID]: <prev>-<version> for a coalesced change)
 //	edgeinfra.metrics.<node>  stream EDGEINFRA agent → hub  metrics delta (metrics binary snapshot), Nats-Msg-Id <node>.m.<epoch>.<seq>
 //	KV edgeinfra-desired, key <node>           hub → agent  desired State (JSON), set by operators
 //
@@ -19,6 +19,11 @@
 // durable in the stream, so the agent then confirms the change locally
 // (statesync ConfirmSync). Each hub reads the stream with its own durable
 // consumer, so several hubs on one NATS cluster each see the whole fleet.
+// Agents keep several state changes in flight, so a resent one can land in
+// the stream after later ones; each change names the version it follows
+// ([StateChange] Prev), and the hub holds a change until that version (or a
+// newer one) is applied, so versions are applied in order and no key is
+// skipped. A change without Prev applies on top of any older version.
 // An agent that lost its data (no --data, or a new disk) starts a new
 // lineage, a number larger than the last; the hub then accepts its versions
 // from 1 again, while changes of an older lineage are stale.
