@@ -22,6 +22,10 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	data := fs.String("data", "", "directory for durable state; empty keeps it in memory")
 	strategy := fs.String("strategy", "remote_wins", "conflict strategy for desired state: remote_wins, local_wins or latest_wins")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsFiles := tlsFlags(fs,
+		"PEM client certificate to present to the hub's NATS (with --tls-key), for a hub with --tls-ca",
+		"PEM CA bundle that verifies the hub's NATS certificate (the system's roots without it)")
+	httpTLS := httpTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +40,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	a, err := agent.Start(ctx, agent.Config{
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
 		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
+		TLS: *tlsFiles, HTTPTLS: *httpTLS,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	timeout := fs.Duration("heartbeat-timeout", 60*time.Second, "a node whose last heartbeat is older is unhealthy")
 	name := fs.String("name", "hub", "this hub's name, in logs and NATS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsFiles := tlsFlags(fs,
+		"PEM certificate to serve NATS and HTTP over TLS (with --tls-key); with --nats-url, the client certificate for the cluster",
+		"PEM CA bundle: NATS clients must present a certificate it signed (mutual TLS); with --nats-url, verifies the cluster")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,6 +33,7 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	h, err := hub.Start(ctx, hub.Config{
 		HTTPAddr: *httpAddr, NATSListen: *natsListen, NATSURL: *natsURL, DataDir: *data,
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
+		TLS: *tlsFiles,
 	})
 	if err != nil {
 		return err

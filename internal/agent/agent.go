@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/cache"
+	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
@@ -49,6 +51,13 @@ type Config struct {
 	CacheSize int
 	// Logger receives the agent's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// TLS configures the connection to the hub's NATS: CA verifies the
+	// server (system roots without it), Cert and Key are a client
+	// certificate for a hub that requires one. The zero value is plain.
+	TLS tlsconf.Files
+	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
+	// value is plain HTTP, fine on the default loopback address.
+	HTTPTLS tlsconf.Files
 }
 
 // Agent runs on an edge node: it serves the local cache, metrics and state
@@ -79,6 +88,8 @@ type Agent struct {
 
 	httpLn  net.Listener
 	httpSrv *http.Server
+	natsTLS *tls.Config // nil without Config.TLS
+	httpTLS *tls.Config // nil without Config.HTTPTLS
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -154,6 +165,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if a.sync == nil {
 		a.sync = statesync.New(syncOpts)
 	}
+	if err := a.loadTLS(); err != nil {
+		return nil, err
+	}
 	if err := a.startHTTP(); err != nil {
 		return nil, err
 	}
@@ -188,7 +202,7 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL,
+	nc, err := nats.Connect(a.cfg.HubURL, append(a.natsTLSOptions(),
 		nats.Name("edgeinfra-agent-"+a.cfg.ID),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
@@ -200,7 +214,7 @@ func (a *Agent) Reconnect() error {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}

@@ -31,6 +31,7 @@ func (a *Agent) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("agent: HTTP listen on %s: %w", addr, err)
 	}
+	ln = a.httpListener(ln)
 	a.httpLn = ln
 	a.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Go(func() {

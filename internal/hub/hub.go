@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/health"
+	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
@@ -61,6 +62,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
+	// file does what). The zero value is plain text.
+	TLS tlsconf.Files
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -174,6 +178,9 @@ func (h *Hub) startNATS() error {
 			NoLog:      true,
 			MaxPayload: wire.MaxMessageSize,
 		}
+		if err := h.natsServerTLS(sopts); err != nil {
+			return err
+		}
 		if h.cfg.DataDir != "" {
 			sopts.StoreDir = h.cfg.DataDir
 		} else {
@@ -193,8 +200,14 @@ func (h *Hub) startNATS() error {
 			return errors.New("hub: embedded NATS did not start within 10s (is the port free?)")
 		}
 		h.ns = ns
-		url = ns.ClientURL()
+		url = inProcessURL(ns)
 		opts = append(opts, nats.InProcessServer(ns))
+	} else {
+		tlsOpts, err := h.natsClientTLS()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, tlsOpts...)
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -442,9 +455,17 @@ func (h *Hub) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("hub: HTTP listen on %s: %w", addr, err)
 	}
+	if ln, err = h.httpListener(ln); err != nil {
+		return err
+	}
 	h.httpLn = ln
 	h.handler = h.routes()
-	h.httpSrv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	h.httpSrv = &http.Server{
+		Handler: h.handler, ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake failures (scanners, clients without the CA) are
+		// routine on an open port: debug, not stderr.
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+	}
 	h.wg.Go(func() {
 		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			h.log.Error("HTTP server", "err", err)
@@ -462,7 +483,7 @@ func (h *Hub) HTTPAddr() string {
 }
 
 // URL returns the base URL of the HTTP API and dashboard.
-func (h *Hub) URL() string { return "http://" + h.HTTPAddr() }
+func (h *Hub) URL() string { return h.scheme() + "://" + h.HTTPAddr() }
 
 // NATSURL returns the URL agents connect to.
 func (h *Hub) NATSURL() string {

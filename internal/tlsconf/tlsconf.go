@@ -15,7 +15,6 @@ package tlsconf
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 )
@@ -29,7 +28,12 @@ type Files struct {
 	Key string
 	// CA is a PEM bundle of one or more CA certificates.
 	CA string
+	// FlagPrefix is put before "tls-cert", "tls-key" and "tls-ca" in error
+	// messages: empty names --tls-cert, "http-" names --http-tls-cert.
+	FlagPrefix string
 }
+
+func (f Files) flag(name string) string { return "--" + f.FlagPrefix + "tls-" + name }
 
 // Enabled reports whether any file is set.
 func (f Files) Enabled() bool { return f.Cert != "" || f.Key != "" || f.CA != "" }
@@ -38,7 +42,7 @@ func (f Files) Enabled() bool { return f.Cert != "" || f.Key != "" || f.CA != ""
 // clients must present a certificate that CA signed.
 func (f Files) Server() (*tls.Config, error) {
 	if f.Cert == "" || f.Key == "" {
-		return nil, errors.New("tlsconf: a TLS server needs both --tls-cert and --tls-key")
+		return nil, fmt.Errorf("tlsconf: a TLS server needs both %s and %s", f.flag("cert"), f.flag("key"))
 	}
 	cert, err := f.keyPair()
 	if err != nil {
@@ -46,7 +50,7 @@ func (f Files) Server() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	if f.CA != "" {
-		pool, err := loadPool(f.CA)
+		pool, err := loadPool(f.flag("ca"), f.CA)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +73,7 @@ func (f Files) ServerNoClientAuth() (*tls.Config, error) {
 func (f Files) Client() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if (f.Cert == "") != (f.Key == "") {
-		return nil, errors.New("tlsconf: a client certificate needs both --tls-cert and --tls-key")
+		return nil, fmt.Errorf("tlsconf: a client certificate needs both %s and %s", f.flag("cert"), f.flag("key"))
 	}
 	if f.Cert != "" {
 		cert, err := f.keyPair()
@@ -79,7 +83,7 @@ func (f Files) Client() (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	if f.CA != "" {
-		pool, err := loadPool(f.CA)
+		pool, err := loadPool(f.flag("ca"), f.CA)
 		if err != nil {
 			return nil, err
 		}
@@ -89,11 +93,11 @@ func (f Files) Client() (*tls.Config, error) {
 }
 
 func (f Files) keyPair() (tls.Certificate, error) {
-	certPEM, err := readFile("--tls-cert", f.Cert)
+	certPEM, err := readFile(f.flag("cert"), f.Cert)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	keyPEM, err := readFile("--tls-key", f.Key)
+	keyPEM, err := readFile(f.flag("key"), f.Key)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -102,19 +106,19 @@ func (f Files) keyPair() (tls.Certificate, error) {
 		// The standard library's messages ("private key does not match
 		// public key", "failed to find any PEM data") are clear; add which
 		// files.
-		return tls.Certificate{}, fmt.Errorf("tlsconf: --tls-cert %s with --tls-key %s: %w", f.Cert, f.Key, err)
+		return tls.Certificate{}, fmt.Errorf("tlsconf: %s %s with %s %s: %w", f.flag("cert"), f.Cert, f.flag("key"), f.Key, err)
 	}
 	return cert, nil
 }
 
-func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := readFile("--tls-ca", path)
+func loadPool(flag, path string) (*x509.CertPool, error) {
+	pem, err := readFile(flag, path)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tlsconf: --tls-ca %s holds no PEM certificate (want one or more \"-----BEGIN CERTIFICATE-----\" blocks)", path)
+		return nil, fmt.Errorf("tlsconf: %s %s holds no PEM certificate (want one or more \"-----BEGIN CERTIFICATE-----\" blocks)", flag, path)
 	}
 	return pool, nil
 }
