@@ -26,6 +26,9 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 		"PEM client certificate to present to the hub's NATS (with --tls-key), for a hub with --tls-ca",
 		"PEM CA bundle that verifies the hub's NATS certificate (the system's roots without it)")
 	httpTLS := httpTLSFlags(fs)
+	apiToken := fs.String("api-token", "", "bearer token required by the local API's writes (PUT, POST, DELETE)")
+	apiRate := fs.Float64("api-rate", 5000, "writes per second the local API accepts, answering 429 with Retry-After past it; negative for no limit")
+	apiBurst := fs.Int("api-burst", 0, "writes the local API accepts at once; 0 means --api-rate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +43,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	a, err := agent.Start(ctx, agent.Config{
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
 		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
-		TLS: *tlsFiles, HTTPTLS: *httpTLS,
+		TLS: *tlsFiles, HTTPTLS: *httpTLS, APIToken: *apiToken, APIRate: *apiRate, APIBurst: *apiBurst,
 	})
 	if err != nil {
 		return err

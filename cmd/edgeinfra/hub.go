@@ -23,6 +23,8 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	tlsFiles := tlsFlags(fs,
 		"PEM certificate to serve NATS and HTTP over TLS (with --tls-key); with --nats-url, the client certificate for the cluster",
 		"PEM CA bundle: NATS clients must present a certificate it signed (mutual TLS); with --nats-url, verifies the cluster")
+	apiToken := fs.String("api-token", "", "bearer token required by HTTP requests that change something (and by reads with --read-access token)")
+	readAccess := fs.String("read-access", "open", "open: anyone may read the API, /metrics and the dashboard; token: they need --api-token too (/healthz stays open)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,10 +32,14 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	access, err := hub.ParseReadAccess(*readAccess)
+	if err != nil {
+		return err
+	}
 	h, err := hub.Start(ctx, hub.Config{
 		HTTPAddr: *httpAddr, NATSListen: *natsListen, NATSURL: *natsURL, DataDir: *data,
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
-		TLS: *tlsFiles,
+		TLS: *tlsFiles, APIToken: *apiToken, ReadAccess: access,
 	})
 	if err != nil {
 		return err

@@ -14,8 +14,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
 
 	"github.com/edgeinfra/edgeinfra/cache"
+	"github.com/edgeinfra/edgeinfra/internal/apiauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -55,6 +57,16 @@ type Config struct {
 	// server (system roots without it), Cert and Key are a client
 	// certificate for a hub that requires one. The zero value is plain.
 	TLS tlsconf.Files
+	// APIToken, when set, is required as "Authorization: Bearer <token>"
+	// by the local API's writes (every method but GET and HEAD).
+	APIToken string
+	// APIRate bounds the local API's writes per second; past it they get
+	// 429 Too Many Requests with Retry-After. Zero means 5000; negative
+	// means no limit.
+	APIRate float64
+	// APIBurst is how many writes may come at once. Zero means APIRate
+	// (at least 1).
+	APIBurst int
 	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
 	// value is plain HTTP, fine on the default loopback address.
 	HTTPTLS tlsconf.Files
@@ -89,6 +101,10 @@ type Agent struct {
 	httpLn  net.Listener
 	httpSrv *http.Server
 	natsTLS *tls.Config // nil without Config.TLS
+	token   apiauth.Token
+	limiter *rate.Limiter // nil: no limit
+	// rateLimited counts writes refused with 429.
+	rateLimited atomic.Uint64
 	httpTLS *tls.Config // nil without Config.HTTPTLS
 
 	cancel context.CancelFunc
@@ -168,9 +184,11 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := a.loadTLS(); err != nil {
 		return nil, err
 	}
+	a.token, a.limiter = apiauth.New(cfg.APIToken), newLimiter(cfg)
 	if err := a.startHTTP(); err != nil {
 		return nil, err
 	}
+	a.warnOpenAPI()
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.Reconnect(); err != nil {

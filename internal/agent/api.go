@@ -47,7 +47,7 @@ func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		l := a.currentLink()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": a.cfg.ID, "hub_connected": l != nil && l.nc.IsConnected(), "sync": a.sync.Summary()})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": a.cfg.ID, "hub_connected": l != nil && l.nc.IsConnected(), "sync": a.sync.Summary(), "writes_rate_limited": a.rateLimited.Load()})
 	})
 	mux.HandleFunc("GET /v1/cache/{key}", a.getCache)
 	mux.HandleFunc("PUT /v1/cache/{key}", a.putCache)
@@ -57,7 +57,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.agg.Summary()) })
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.sync.State()) })
 	mux.HandleFunc("PUT /v1/state", a.putState)
-	return mux
+	return a.guard(mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

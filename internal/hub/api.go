@@ -63,7 +63,7 @@ func (h *Hub) routes() http.Handler {
 	if h.cfg.Dashboard != nil {
 		mux.Handle("GET /", h.cfg.Dashboard)
 	}
-	return methodErrors(mux)
+	return h.authorize(methodErrors(mux))
 }
 
 // methodErrors turns the mux's plain-text 404 and 405 answers for API paths

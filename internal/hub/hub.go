@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/health"
+	"github.com/edgeinfra/edgeinfra/internal/apiauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -62,6 +63,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// APIToken, when set, is required as "Authorization: Bearer <token>"
+	// by every HTTP request other than GET and HEAD (see auth.go). Empty
+	// means no token: fine on the default loopback address, and warned
+	// about at start on any other.
+	APIToken string
+	// ReadAccess decides whether reads need APIToken too. Empty means
+	// ReadOpen; ReadToken needs APIToken.
+	ReadAccess ReadAccess
 	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
 	// file does what). The zero value is plain text.
 	TLS tlsconf.Files
@@ -89,6 +98,7 @@ type Hub struct {
 	lastFleet  atomic.Pointer[health.FleetReport]
 
 	metricsCache metricsCache
+	token        apiauth.Token
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -127,6 +137,9 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		maxSeries = 100_000
 	}
 	h.agg = metrics.NewWithOptions(metrics.Options{MaxSeries: maxSeries})
+	if err := h.configureAccess(); err != nil {
+		return nil, err
+	}
 
 	ok := false
 	defer func() {
@@ -145,6 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if err := h.startHTTP(); err != nil {
 		return nil, err
 	}
+	h.warnOpenAPI()
 	h.wg.Go(func() { h.sweepLoop(runCtx) })
 	h.wg.Go(func() { _ = h.tracker.Run(runCtx) })
 	events, stopEvents := h.tracker.Subscribe(256)

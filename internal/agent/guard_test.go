@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/edgeinfra/edgeinfra/metrics"
+)
+
+func TestRetryAfter(t *testing.T) {
+	lim := rate.NewLimiter(10, 2)
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at   time.Duration
+		want time.Duration
+	}{
+		{0, 0}, {0, 0}, // the burst
+		{0, 100 * time.Millisecond}, // refused: the next token is 100ms away
+		{50 * time.Millisecond, 50 * time.Millisecond},
+		{100 * time.Millisecond, 0}, // a refusal takes no token
+		{100 * time.Millisecond, 100 * time.Millisecond},
+		{time.Second, 0}, {time.Second, 0}, // refilled to the burst, not more
+		{time.Second, 100 * time.Millisecond},
+	}
+	for i, s := range steps {
+		if got := retryAfter(lim, t0.Add(s.at)); got != s.want {
+			t.Fatalf("step %d at +%v: retryAfter = %v, want %v", i, s.at, got, s.want)
+		}
+	}
+	if retryAfter(nil, t0) != 0 {
+		t.Fatal("no limiter refused")
+	}
+}
+
+func TestNewLimiter(t *testing.T) {
+	tests := []struct {
+		rate      float64
+		burst     int
+		wantLimit rate.Limit
+		wantBurst int
+	}{
+		{0, 0, defaultAPIRate, defaultAPIRate},
+		{2.5, 0, 2.5, 3},
+		{0.1, 0, 0.1, 1},
+		{10, 50, 10, 50},
+	}
+	for _, tt := range tests {
+		lim := newLimiter(Config{APIRate: tt.rate, APIBurst: tt.burst})
+		if lim.Limit() != tt.wantLimit || lim.Burst() != tt.wantBurst {
+			t.Errorf("newLimiter(%v, %d) = %v/%d, want %v/%d", tt.rate, tt.burst, lim.Limit(), lim.Burst(), tt.wantLimit, tt.wantBurst)
+		}
+	}
+	if newLimiter(Config{APIRate: -1}) != nil {
+		t.Error("a negative rate is not unlimited")
+	}
+}
+
+// TestLocalAPIGuard: writes need the token and are rate limited with 429
+// and Retry-After; a refused write is not recorded; reads pass.
+func TestLocalAPIGuard(t *testing.T) {
+	a := startAgent(t, Config{HubURL: "nats://127.0.0.1:1", ID: "n1", APIToken: "tok", APIRate: 0.5, APIBurst: 2})
+	base := "http://" + a.HTTPAddr()
+	post := func(auth string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/v1/invocations", strings.NewReader(`{"function_id":"f","duration_ms":1,"success":true}`))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := post(""); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("write without token = %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := post("Bearer wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("write with a wrong token = %d", resp.StatusCode)
+	}
+	for i := range 2 {
+		if resp := post("Bearer tok"); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("write %d within the burst = %d", i, resp.StatusCode)
+		}
+	}
+	resp := post("Bearer tok")
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("write past the burst = %d, want 429", resp.StatusCode)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "2" {
+		// 0.5 writes per second: the next token is 2s away.
+		t.Fatalf("Retry-After = %q, want 2", ra)
+	}
+	if code := do(t, "GET", base+"/v1/metrics", "", nil); code != 200 {
+		t.Fatalf("GET /v1/metrics = %d", code)
+	}
+	if got := a.Metrics().TotalInvocations(metrics.Filter{}); got != 2 {
+		t.Fatalf("recorded %d invocations, want the 2 accepted", got)
+	}
+	var hz struct {
+		Limited uint64 `json:"writes_rate_limited"`
+	}
+	do(t, "GET", base+"/healthz", "", &hz)
+	if hz.Limited != 1 {
+		t.Fatalf("writes_rate_limited = %d, want 1", hz.Limited)
+	}
+}
