@@ -105,7 +105,7 @@ type Agent struct {
 	limiter *rate.Limiter // nil: no limit
 	// rateLimited counts writes refused with 429.
 	rateLimited atomic.Uint64
-	httpTLS *tls.Config // nil without Config.HTTPTLS
+	httpTLS     *tls.Config // nil without Config.HTTPTLS
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
