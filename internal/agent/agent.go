@@ -126,6 +126,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := wire.ValidNodeID(cfg.ID); err != nil {
 		return nil, fmt.Errorf("agent: --id: %w", err)
 	}
+	if err := wire.ValidRegion(cfg.Region); err != nil {
+		return nil, fmt.Errorf("agent: --region: %w", err)
+	}
 	if cfg.HubURL == "" {
 		return nil, errors.New("agent: --hub is required (the hub's NATS URL, e.g. nats://127.0.0.1:4222)")
 	}

@@ -17,9 +17,9 @@ import (
 )
 
 const (
-	maxBody        = 1 << 20 // bytes of a request body (and of a cached value)
-	maxKeyLen      = 1024    // bytes of a cache key
-	maxFunctionLen = 128     // bytes of a function ID
+	maxBody   = 1 << 20 // bytes of a request body (and of a cached value)
+	maxKeyLen = 1024    // bytes of a cache key
+	maxErrLen = 1024    // bytes of an invocation's error
 )
 
 func (a *Agent) startHTTP() error {
@@ -165,17 +165,18 @@ func DecodeInvocation(b []byte) (metrics.Invocation, error) {
 	if dec.More() {
 		return metrics.Invocation{}, errors.New("agent: invalid JSON: data after the object")
 	}
+	if err := wire.ValidFunctionID(in.FunctionID); err != nil {
+		return metrics.Invocation{}, fmt.Errorf("agent: function_id: %w", err)
+	}
 	switch {
-	case in.FunctionID == "" || len(in.FunctionID) > maxFunctionLen:
-		return metrics.Invocation{}, fmt.Errorf("agent: function_id must be 1 to %d bytes", maxFunctionLen)
 	case in.DurationMS == nil:
 		return metrics.Invocation{}, errors.New("agent: duration_ms is required")
 	case math.IsNaN(*in.DurationMS) || *in.DurationMS < 0 || *in.DurationMS > 86_400_000:
 		return metrics.Invocation{}, errors.New("agent: duration_ms must be between 0 and 86400000 (one day)")
 	case in.Success == nil:
 		return metrics.Invocation{}, errors.New("agent: success is required (true or false)")
-	case len(in.Error) > 1024:
-		return metrics.Invocation{}, errors.New("agent: error must be at most 1024 bytes")
+	case len(in.Error) > maxErrLen:
+		return metrics.Invocation{}, fmt.Errorf("agent: error must be at most %d bytes", maxErrLen)
 	}
 	return metrics.Invocation{
 		FunctionID: in.FunctionID,
