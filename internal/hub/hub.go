@@ -59,6 +59,21 @@ type Config struct {
 	// MaxSeries bounds the fleet's (function, node) metric series. Zero
 	// means 100000.
 	MaxSeries int
+	// MaxNodes bounds the nodes the hub tracks: messages of new node IDs
+	// past it are refused and counted (see limits.go). Zero means 100000;
+	// negative means no limit.
+	MaxNodes int
+	// MaxSeriesPerNode bounds the metric series (functions) one node may
+	// create: new ones past it are refused, counted and logged. Zero means
+	// 1000; negative means no limit.
+	MaxSeriesPerNode int
+	// HeartbeatRate is the heartbeats per second one node may send on
+	// average; more are dropped and counted. Zero means 20; negative means
+	// no limit.
+	HeartbeatRate float64
+	// HeartbeatBurst is how many heartbeats a node may send at once. Zero
+	// means twice HeartbeatRate (at least 1).
+	HeartbeatBurst int
 	// Logger receives the hub's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
@@ -99,6 +114,9 @@ type Hub struct {
 
 	metricsCache metricsCache
 	token        apiauth.Token
+	quota        *seriesQuota
+	rejects      rejections
+	nodesLogged  atomic.Int64 // unix nanoseconds of the last max_nodes log line
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -110,7 +128,7 @@ type Hub struct {
 }
 
 type hubStats struct {
-	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, rejected atomic.Uint64
+	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas atomic.Uint64
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -140,6 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if err := h.configureAccess(); err != nil {
 		return nil, err
 	}
+	h.configureLimits()
 
 	ok := false
 	defer func() {
@@ -317,20 +336,36 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	return nil
 }
 
-func (h *Hub) onHeartbeat(m *nats.Msg) {
-	hb, err := wire.DecodeHeartbeat(m.Data)
+func (h *Hub) onHeartbeat(m *nats.Msg) { h.handleHeartbeat(m.Subject, m.Data, time.Now()) }
+
+// handleHeartbeat checks the node's rate limit (before decoding, which is
+// the cost it bounds), decodes, admits and records one heartbeat.
+func (h *Hub) handleHeartbeat(subject string, data []byte, now time.Time) {
+	id, err := wire.NodeFromSubject(subject)
 	if err == nil {
-		var id string
-		if id, err = wire.NodeFromSubject(m.Subject); err == nil && id != hb.NodeID {
-			err = fmt.Errorf("heartbeat for %q published on %s", hb.NodeID, m.Subject)
+		if ok, logged := h.reg.allowHeartbeat(id, now); !ok {
+			h.rejects.add(kindHeartbeat, reasonRate, 1)
+			h.logLimit(logged, now, "dropping heartbeats of a node over its rate limit (--heartbeat-rate)",
+				"node", id, "rate", h.cfg.HeartbeatRate, "dropped_so_far", h.rejects.get(kindHeartbeat, reasonRate))
+			return
+		}
+	}
+	var hb wire.Heartbeat
+	if err == nil {
+		if hb, err = wire.DecodeHeartbeat(data); err == nil && id != hb.NodeID {
+			err = fmt.Errorf("heartbeat for %q published on %s", hb.NodeID, subject)
 		}
 	}
 	if err != nil {
-		h.stats.rejected.Add(1)
-		h.log.Debug("heartbeat rejected", "subject", m.Subject, "err", err)
+		h.rejects.add(kindHeartbeat, reasonInvalid, 1)
+		h.log.Debug("heartbeat rejected", "subject", subject, "err", err)
 		return
 	}
-	h.acceptHeartbeat(hb, time.Now())
+	if !h.reg.admit(id) {
+		h.refuseNode(kindHeartbeat, id, now)
+		return
+	}
+	h.acceptHeartbeat(hb, now)
 }
 
 // acceptHeartbeat records a valid heartbeat received at now in the
@@ -353,16 +388,26 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
 	subject := m.Subject()
 	id, err := wire.NodeFromSubject(subject)
+	isState := strings.HasPrefix(subject, wire.StateSubject(""))
 	if err != nil {
-		h.stats.rejected.Add(1)
+		kind := kindMetrics
+		if isState {
+			kind = kindState
+		}
+		h.rejects.add(kind, reasonInvalid, 1)
 		return
 	}
+	now := time.Now()
 	switch {
-	case strings.HasPrefix(subject, wire.StateSubject("")):
+	case isState:
 		c, err := wire.DecodeStateChange(m.Data())
 		if err != nil || c.NodeID != id {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindState, reasonInvalid, 1)
 			h.log.Debug("state change rejected", "node", id, "err", err)
+			return
+		}
+		if !h.reg.admit(id) {
+			h.refuseNode(kindState, id, now)
 			return
 		}
 		if h.reg.applyState(c) {
@@ -373,16 +418,16 @@ func (h *Hub) onStreamMsg(m jetstream.Msg) {
 	default:
 		var snap metrics.Snapshot
 		if err := snap.UnmarshalBinary(m.Data()); err != nil {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindMetrics, reasonInvalid, 1)
 			h.log.Debug("metrics delta rejected", "node", id, "err", err)
 			return
 		}
 		if !snapOnlyNode(snap, id) {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindMetrics, reasonInvalid, 1)
 			h.log.Debug("metrics delta names another node", "node", id)
 			return
 		}
-		h.agg.Merge(snap)
+		h.agg.Merge(h.admitMetrics(id, snap, now))
 		h.stats.metricDeltas.Add(1)
 	}
 }
