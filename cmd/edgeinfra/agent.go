@@ -29,6 +29,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	apiToken := fs.String("api-token", "", "bearer token required by the local API's writes (PUT, POST, DELETE)")
 	apiRate := fs.Float64("api-rate", 5000, "writes per second the local API accepts, answering 429 with Retry-After past it; negative for no limit")
 	apiBurst := fs.Int("api-burst", 0, "writes the local API accepts at once; 0 means --api-rate")
+	maxFunctions := fs.Int("max-functions", 1000, "distinct function IDs POST /v1/invocations accepts (keep it within the hub's --max-series-per-node); negative for no limit")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +45,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
 		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
 		TLS: *tlsFiles, HTTPTLS: *httpTLS, APIToken: *apiToken, APIRate: *apiRate, APIBurst: *apiBurst,
+		MaxFunctions: *maxFunctions,
 	})
 	if err != nil {
 		return err

@@ -67,6 +67,11 @@ type Config struct {
 	// APIBurst is how many writes may come at once. Zero means APIRate
 	// (at least 1).
 	APIBurst int
+	// MaxFunctions bounds the distinct function IDs that POST
+	// /v1/invocations accepts; invocations of new ones past it get 400.
+	// Zero means 1000 (the hub's default --max-series-per-node); negative
+	// means no limit. RecordInvocation, for Go callers, is not bounded.
+	MaxFunctions int
 	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
 	// value is plain HTTP, fine on the default loopback address.
 	HTTPTLS tlsconf.Files
@@ -98,11 +103,12 @@ type Agent struct {
 	memOutbox []pendingDelta // guarded by pushMu
 	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox
 
-	httpLn  net.Listener
-	httpSrv *http.Server
-	natsTLS *tls.Config // nil without Config.TLS
-	token   apiauth.Token
-	limiter *rate.Limiter // nil: no limit
+	httpLn    net.Listener
+	httpSrv   *http.Server
+	natsTLS   *tls.Config // nil without Config.TLS
+	token     apiauth.Token
+	limiter   *rate.Limiter // nil: no limit
+	functions *functionQuota
 	// rateLimited counts writes refused with 429.
 	rateLimited atomic.Uint64
 	httpTLS     *tls.Config // nil without Config.HTTPTLS
@@ -151,7 +157,11 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	a.log = a.log.With("node", cfg.ID)
 	a.status.Store(node.Online)
 	a.cache = cache.New[string, []byte](cache.Options{MaxSize: cfg.CacheSize})
-	a.agg = metrics.New()
+	// No series bound here: the local API bounds functions (MaxFunctions)
+	// with an error the caller sees, and an overflow series would name no
+	// node, which the hub refuses.
+	a.agg = metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
+	a.functions = newFunctionQuota(cfg.MaxFunctions)
 	syncOpts := statesync.Options{NodeID: cfg.ID, Strategy: cfg.Strategy, MaxPending: cfg.MaxPending}
 
 	ok := false

@@ -196,6 +196,11 @@ func (a *Agent) postInvocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""}`, err)
 		return
 	}
+	if !a.functions.admit(inv.FunctionID) {
+		writeError(w, http.StatusBadRequest, "too_many_functions",
+			"function %q would be this node's function number %d, over the limit of %d (--max-functions); nothing was recorded", inv.FunctionID, a.functions.max+1, a.functions.max)
+		return
+	}
 	a.RecordInvocation(inv)
 	w.WriteHeader(http.StatusAccepted)
 }

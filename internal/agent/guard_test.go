@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,5 +109,43 @@ func TestLocalAPIGuard(t *testing.T) {
 	do(t, "GET", base+"/healthz", "", &hz)
 	if hz.Limited != 1 {
 		t.Fatalf("writes_rate_limited = %d, want 1", hz.Limited)
+	}
+}
+
+func TestFunctionQuota(t *testing.T) {
+	q := newFunctionQuota(2)
+	for _, tt := range []struct {
+		fn   string
+		want bool
+	}{{"a", true}, {"b", true}, {"a", true}, {"c", false}, {"b", true}, {"c", false}} {
+		if got := q.admit(tt.fn); got != tt.want {
+			t.Errorf("admit(%q) = %v, want %v", tt.fn, got, tt.want)
+		}
+	}
+	if !newFunctionQuota(-1).admit("anything") || newFunctionQuota(0).max != defaultMaxFunctions {
+		t.Error("limits: negative is not unlimited or zero is not the default")
+	}
+
+	a := startAgent(t, Config{HubURL: "nats://127.0.0.1:1", ID: "n1", MaxFunctions: 2})
+	post := func(fn string) (int, string) {
+		resp, err := http.Post("http://"+a.HTTPAddr()+"/v1/invocations", "application/json", strings.NewReader(`{"function_id":"`+fn+`","duration_ms":1,"success":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct{ Error struct{ Code string } }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error.Code
+	}
+	for _, fn := range []string{"f1", "f2", "f1"} {
+		if code, _ := post(fn); code != http.StatusAccepted {
+			t.Fatalf("POST %s = %d", fn, code)
+		}
+	}
+	if code, errCode := post("f3"); code != http.StatusBadRequest || errCode != "too_many_functions" {
+		t.Fatalf("POST of a third function = %d %s, want 400 too_many_functions", code, errCode)
+	}
+	if n := a.Metrics().TotalInvocations(metrics.Filter{FunctionID: "f3"}); n != 0 {
+		t.Fatalf("a refused invocation was recorded: %d", n)
 	}
 }

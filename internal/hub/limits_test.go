@@ -218,3 +218,33 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestDesiredStateBounded: desired keys merge across PUTs; a PUT that
+// would make the merged value too large for an agent to decode is refused
+// with 413, and the earlier keys stay.
+func TestDesiredStateBounded(t *testing.T) {
+	h := startHub(t, Config{})
+	connect(t, h).heartbeat("n1", "eu", 1)
+	eventually(t, "node known", func() bool { return h.reg.known("n1") })
+	put := func(body string) (int, string) {
+		req, _ := http.NewRequest("PUT", h.URL()+"/api/v1/nodes/n1/state", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	big := strings.Repeat("x", 600_000)
+	if code, body := put(`{"a":"` + big + `"}`); code != 200 {
+		t.Fatalf("first PUT = %d %s", code, body)
+	}
+	code, body := put(`{"b":"` + big + `"}`)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "over the limit") {
+		t.Fatalf("PUT that would overflow the desired state = %d %s", code, body)
+	}
+	if code, _ := put(`{"c":1}`); code != 200 {
+		t.Fatalf("a small PUT after the refusal = %d", code)
+	}
+}
