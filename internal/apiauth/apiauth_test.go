@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -72,4 +73,26 @@ func TestUnauthorized(t *testing.T) {
 			t.Fatalf("WWW-Authenticate = %q, want %q", got, want)
 		}
 	}
+}
+
+// FuzzCheck: any Authorization header is answered without panicking, and
+// only the token itself passes.
+func FuzzCheck(f *testing.F) {
+	for _, h := range []string{"Bearer s3cret", "bearer s3cret", "Bearer  s3cret ", "Basic s3cret", "Bearer", "", "Bearer s3cret\x00"} {
+		f.Add(h)
+	}
+	tok := New("s3cret")
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("PUT", "/", nil)
+		r.Header["Authorization"] = []string{header}
+		err := tok.Check(r)
+		scheme, rest, _ := strings.Cut(header, " ")
+		want := header != "" && strings.EqualFold(scheme, "bearer") && strings.TrimSpace(rest) == "s3cret"
+		if (err == nil) != want {
+			t.Fatalf("Check(%q) = %v, want pass=%v", header, err, want)
+		}
+		if err != nil && err != ErrMissing && err != ErrWrong && err != ErrScheme {
+			t.Fatalf("Check(%q) = unexpected error %v", header, err)
+		}
+	})
 }
