@@ -29,7 +29,7 @@ const (
 	MaxKeys        = 10_000
 	MaxFunctionLen = 128 // bytes of a function ID
 	MaxRegionLen   = 64  // bytes of a region
-	Version        = 1 // of the JSON messages
+	Version        = 1   // of the JSON messages
 )
 
 // HeartbeatSubject is where nodeID publishes heartbeats.
