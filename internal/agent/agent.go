@@ -287,10 +287,15 @@ func (a *Agent) SetStatus(s node.Status) { a.status.Store(s) }
 func (a *Agent) ID() string { return a.cfg.ID }
 
 // UpdateState merges data into the local state and returns the new state
-// once it is durable (with DataDir) and queued for the hub.
+// once it is durable (with DataDir) and queued for the hub. A change that
+// would make the state hold more than wire.MaxKeys keys or encode to more
+// than 1 MiB is refused, and nothing changes.
 func (a *Agent) UpdateState(data map[string]any) (statesync.State, error) {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
+	if err := a.checkStateFits(data); err != nil {
+		return statesync.State{}, err
+	}
 	st := a.sync.UpdateLocal(data)
 	if err := a.persistLocked(); err != nil {
 		return statesync.State{}, fmt.Errorf("agent: state changed in memory but not saved: %w", err)

@@ -216,6 +216,10 @@ func (a *Agent) putState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := a.UpdateState(data)
+	if errors.Is(err, errStateTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "%v; nothing was changed", err)
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "%v", err)
 		return

@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,51 @@ func TestFunctionQuota(t *testing.T) {
 	}
 	if n := a.Metrics().TotalInvocations(metrics.Filter{FunctionID: "f3"}); n != 0 {
 		t.Fatalf("a refused invocation was recorded: %d", n)
+	}
+}
+
+// TestStateBounded: PUT /v1/state refuses a change that would make the
+// whole state too large to ship in one message, and keeps the state.
+func TestStateBounded(t *testing.T) {
+	a := startAgent(t, Config{HubURL: "nats://127.0.0.1:1", ID: "n1"})
+	put := func(body string) int {
+		req, _ := http.NewRequest("PUT", "http://"+a.HTTPAddr()+"/v1/state", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	big := strings.Repeat("x", 600_000)
+	if code := put(`{"a":"` + big + `"}`); code != 200 {
+		t.Fatalf("first PUT = %d", code)
+	}
+	if code := put(`{"b":"` + big + `"}`); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("PUT that would outgrow one message = %d, want 413", code)
+	}
+	if code := put(`{"a":"small","b":"` + big + `"}`); code != 200 {
+		t.Fatalf("PUT that replaces the large value = %d, want 200", code)
+	}
+	if st := a.State(); st.Version != 2 || st.Data["a"] != "small" {
+		t.Fatalf("state after the refusal: version %d, a=%.10v", st.Version, st.Data["a"])
+	}
+	keys := func(prefix string, n int) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + prefix + strconv.Itoa(i) + `":1`)
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	if code := put(keys("x", 6000)); code != 200 {
+		t.Fatalf("PUT of 6000 keys = %d", code)
+	}
+	if code := put(keys("y", 6000)); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("PUT that would make 12002 keys = %d, want 413", code)
 	}
 }
