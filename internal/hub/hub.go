@@ -117,6 +117,7 @@ type Hub struct {
 	quota        *seriesQuota
 	rejects      rejections
 	nodesLogged  atomic.Int64 // unix nanoseconds of the last max_nodes log line
+	hbRate       float64      // effective heartbeats per second per node; negative: none
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -346,7 +347,7 @@ func (h *Hub) handleHeartbeat(subject string, data []byte, now time.Time) {
 		if ok, logged := h.reg.allowHeartbeat(id, now); !ok {
 			h.rejects.add(kindHeartbeat, reasonRate, 1)
 			h.logLimit(logged, now, "dropping heartbeats of a node over its rate limit (--heartbeat-rate)",
-				"node", id, "rate", h.cfg.HeartbeatRate, "dropped_so_far", h.rejects.get(kindHeartbeat, reasonRate))
+				"node", id, "per_second", h.hbRate, "dropped_so_far", h.rejects.get(kindHeartbeat, reasonRate))
 			return
 		}
 	}

@@ -109,6 +109,7 @@ func (h *Hub) configureLimits() {
 	if r == 0 {
 		r = defaultHeartbeatRate
 	}
+	h.hbRate = r
 	if r > 0 {
 		burst := h.cfg.HeartbeatBurst
 		if burst <= 0 {
