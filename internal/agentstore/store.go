@@ -20,10 +20,11 @@ const FileName = "agentstore.db"
 const formatID = "edgeinfra-agentstore/1"
 
 var (
-	bucketMeta   = []byte("meta")
-	bucketSync   = []byte("sync")
-	bucketDeltas = []byte("deltas")
-	bucketUser   = []byte("user")
+	bucketMeta    = []byte("meta")
+	bucketSync    = []byte("sync")
+	bucketDeltas  = []byte("deltas")
+	bucketUser    = []byte("user")
+	bucketJournal = []byte("journal")
 
 	keyFormat   = []byte("format")
 	keySnapshot = []byte("snapshot")
@@ -36,6 +37,12 @@ var ErrLocked = errors.New("agentstore: database is in use by another process")
 // ErrCorrupt is wrapped by the errors returned for a file that is not a
 // store database, or for stored data that cannot be decoded.
 var ErrCorrupt = errors.New("agentstore: not a valid agent store")
+
+// batchDelay is how long AppendJournal waits for other callers to share
+// its commit. bbolt's default, 10ms, caps a lone caller at about 90
+// appends/s; 1ms measured about 700/s for one caller and about 40,000/s
+// for 64 (one fsync is about 0.25ms on the reference machine).
+const batchDelay = time.Millisecond
 
 // lockTimeout bounds how long Open waits for the file lock.
 const lockTimeout = time.Second
@@ -77,6 +84,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("agentstore: initialise %s: %w", path, err)
 	}
+	db.MaxBatchDelay = batchDelay
 	return &Store{db: db, path: path}, nil
 }
 
@@ -101,7 +109,7 @@ func initialize(tx *bolt.Tx) error {
 	if got := meta.Get(keyFormat); string(got) != formatID {
 		return fmt.Errorf("%w: format %q, want %q", ErrCorrupt, got, formatID)
 	}
-	for _, name := range [][]byte{bucketSync, bucketDeltas, bucketUser} {
+	for _, name := range [][]byte{bucketSync, bucketDeltas, bucketUser, bucketJournal} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
