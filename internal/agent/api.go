@@ -189,13 +189,17 @@ func (a *Agent) postInvocation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inv, err := DecodeInvocation(body)
+	invs, err := DecodeInvocations(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""}`, err)
+		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""} or a JSON array of such objects`, err)
 		return
 	}
-	a.RecordInvocation(inv)
-	w.WriteHeader(http.StatusAccepted)
+	if err := a.RecordInvocations(invs...); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "%v; nothing was recorded, retry", err)
+		return
+	}
+	// 202 with --data means on disk (journalled); without, in memory.
+	writeJSON(w, http.StatusAccepted, map[string]any{"recorded": len(invs), "durable": a.store != nil})
 }
 
 func (a *Agent) putState(w http.ResponseWriter, r *http.Request) {

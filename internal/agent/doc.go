@@ -28,7 +28,8 @@
 //	PUT    /v1/cache/{key}?ttl=30s  raw body; ttl is a positive Go duration (400 otherwise), default cache.DefaultTTL
 //	DELETE /v1/cache/{key}        204, or 404 when absent
 //	GET    /v1/cache              cache summary
-//	POST   /v1/invocations        {"function_id","duration_ms","success","error"} → 202
+//	POST   /v1/invocations        {"function_id","duration_ms","success","error"}, or a JSON array
+//	                              of 1 to 10000 of them → 202 {"recorded":N,"durable":true|false}
 //	GET    /v1/metrics            local metrics summary
 //	GET    /v1/state              {"node_id","version","data","updated_at"}
 //	PUT    /v1/state              JSON object merged like statesync UpdateLocal → the new state
@@ -62,6 +63,20 @@
 // an internal/agentstore file, and a local change is written there before
 // PUT /v1/state answers, so a restarted agent resumes where it stopped.
 // Without DataDir a restart starts a new lineage with an empty state.
+//
+// # What an acknowledgement means
+//
+// With DataDir, a 200 from PUT /v1/state and a 202 from POST
+// /v1/invocations ([Agent.UpdateState], [Agent.RecordInvocations]) mean the
+// change is on disk: it survives kill -9 and reaches the hub exactly once.
+// Invocations are appended to the store's journal; concurrent requests
+// share one disk sync (a group commit that waits up to 1ms for company), so
+// a single caller gets a few hundred acknowledgements a second and many
+// callers tens of thousands; a caller that needs more from one connection
+// sends arrays. Each push folds the journal into a metric delta in the same
+// transaction that removes it, and a restarted agent replays what is left.
+// Without DataDir an acknowledgement means "in memory": a crash loses what
+// was not yet pushed ("durable":false says so).
 //
 // # Faults
 //
