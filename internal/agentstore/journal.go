@@ -17,21 +17,29 @@ type Record struct {
 // AppendJournal adds data to the journal and returns its sequence number
 // once it is on disk. Concurrent callers share one commit and one disk
 // sync (bbolt's Batch), so many callers acknowledging small records cost
-// far fewer syncs than records. An agent journals what it acknowledges
-// between two metric deltas (invocations) and folds the journal into a
-// delta with [Store.CommitDelta].
+// far fewer syncs than records; a caller with no other append in flight
+// commits at once rather than wait for company. An agent journals what it
+// acknowledges between two metric deltas (invocations) and folds the
+// journal into a delta with [Store.CommitDelta].
 func (s *Store) AppendJournal(data []byte) (uint64, error) {
 	var seq uint64
 	// Batch may run fn more than once (after another caller's fn failed),
 	// each time in a new transaction, so fn sets seq afresh.
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	fn := func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJournal)
 		var err error
 		if seq, err = b.NextSequence(); err != nil {
 			return err
 		}
 		return b.Put(seqKey(seq), data)
-	})
+	}
+	var err error
+	if s.appending.Add(1) == 1 {
+		err = s.db.Update(fn)
+	} else {
+		err = s.db.Batch(fn)
+	}
+	s.appending.Add(-1)
 	if err != nil {
 		return 0, fmt.Errorf("agentstore: append to journal: %w", err)
 	}
