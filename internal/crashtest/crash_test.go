@@ -391,13 +391,13 @@ func waitDrained(t *testing.T, hubURL string, nodes []*nodeLoad, limit time.Dura
 			getJSON(t, nl.url+"/healthz", &health)
 			getJSON(t, nl.url+"/v1/state", &local)
 			_, errState := send(context.Background(), "GET", hubURL+"/api/v1/nodes/"+nl.id+"/state", nil, 200, &remote)
-			getJSON(t, hubURL+"/api/v1/metrics?node="+nl.id, &met)
-			if errState == nil && health.Sync.Pending == 0 && local.Version == remote.Version && met.Total >= nl.invAcked.Load() {
+			_, errMet := send(context.Background(), "GET", hubURL+"/api/v1/metrics?node="+nl.id, nil, 200, &met)
+			if errState == nil && errMet == nil && health.Sync.Pending == 0 && local.Version == remote.Version && met.Total >= nl.invAcked.Load() {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s not drained after %v: %d pending, agent version %d, hub version %d (%v), hub invocations %d of %d acknowledged",
-					nl.id, limit, health.Sync.Pending, local.Version, remote.Version, errState, met.Total, nl.invAcked.Load())
+				t.Fatalf("%s not drained after %v: %d pending, agent version %d, hub version %d (%v), hub invocations %d of %d acknowledged (%v)",
+					nl.id, limit, health.Sync.Pending, local.Version, remote.Version, errState, met.Total, nl.invAcked.Load(), errMet)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
