@@ -366,8 +366,12 @@ func TestCrashLosesNothing(t *testing.T) {
 		invCut += nl.invCut.Load()
 		reqs += nl.invReqs.Load()
 	}
-	t.Logf("%d rounds, %d agents: %d kills (%d hub, %d agent); %d state updates acknowledged (%d cut off by a kill); %d invocations acknowledged in %d requests (%d more cut off); driven for %v, %v in all",
-		rounds, agents, hubKills+agentKills, hubKills, agentKills, updates, updCut, invAcked, reqs, invCut, drivenFor.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
+	var counted int64
+	for _, n := range first {
+		counted += n
+	}
+	t.Logf("%d rounds, %d agents: %d kills (%d hub, %d agent); %d state updates acknowledged (%d cut off by a kill); %d invocations acknowledged in %d requests (%d more cut off), the hub counted %d; driven for %v, %v in all",
+		rounds, agents, hubKills+agentKills, hubKills, agentKills, updates, updCut, invAcked, reqs, invCut, counted, drivenFor.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 }
 
 // waitDrained waits until no agent has a pending change and the hub has
