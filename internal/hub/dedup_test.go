@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -77,5 +78,57 @@ func TestMetricDeltasCountOnce(t *testing.T) {
 	}
 	if got := h.agg.TotalInvocations(metrics.Filter{NodeID: "n2"}); got != 7 {
 		t.Fatalf("n2 total = %d, want 7", got)
+	}
+}
+
+// A delta resent after JetStream's duplicate window is stored twice in the
+// stream; the hub counts it once, live and when it replays the stream
+// after a restart. The window is shortened to make the test quick.
+func TestDeltaResentAfterTheDuplicateWindowCountsOnce(t *testing.T) {
+	dir := t.TempDir()
+	h, err := Start(context.Background(), Config{DataDir: dir, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := connect(t, h)
+	ctx := context.Background()
+	s, err := a.js.Stream(ctx, wire.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := a.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(seq uint64, n int) {
+		m := deltaMsg(t, "n1", "", n)
+		if _, err := a.js.Publish(ctx, m.subject, m.data, jetstream.WithMsgID(wire.MetricsMsgID("n1", 9, seq))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(1, 3)
+	time.Sleep(300 * time.Millisecond) // past the window: the stream takes it again
+	publish(1, 3)
+	publish(2, 2)
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 3 {
+		t.Fatalf("stream holds %d messages, want 3 (the resend stored again)", info.State.Msgs)
+	}
+	total := func(h *Hub) int64 { return h.agg.TotalInvocations(metrics.Filter{NodeID: "n1"}) }
+	eventually(t, "the deltas applied", func() bool { return h.stats.metricDeltas.Load()+h.stats.metricDuplicate.Load() == 3 })
+	if got := total(h); got != 5 {
+		t.Fatalf("hub counts %d invocations, want 5", got)
+	}
+	a.nc.Close()
+	h.Close()
+
+	h2 := startHub(t, Config{DataDir: dir})
+	eventually(t, "the stream replayed", func() bool { return h2.stats.metricDeltas.Load()+h2.stats.metricDuplicate.Load() == 3 })
+	if got := total(h2); got != 5 {
+		t.Fatalf("after replaying the stream the hub counts %d invocations, want 5", got)
 	}
 }
