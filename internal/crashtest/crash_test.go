@@ -300,16 +300,30 @@ func TestCrashLosesNothing(t *testing.T) {
 	hubKills, agentKills := 0, 0
 	for round := range rounds {
 		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
-		if rng.IntN(4) == 0 {
+		// A quarter of the rounds kill the hub, one in eight the hub and
+		// an agent together, the rest an agent.
+		killHub, killAgent := true, true
+		switch r := rng.IntN(8); {
+		case r < 2:
+			killAgent = false
+		case r < 3:
+		default:
+			killHub = false
+		}
+		i := rng.IntN(agents)
+		if killHub {
 			hub.kill()
 			hubKills++
-			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
-			hub.start(t, hubArgs...)
-		} else {
-			i := rng.IntN(agents)
+		}
+		if killAgent {
 			agentProcs[i].kill()
 			agentKills++
-			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
+		if killHub {
+			hub.start(t, hubArgs...)
+		}
+		if killAgent {
 			agentProcs[i].start(t, agentArgs[i]...)
 		}
 		for _, nl := range nodes {

@@ -5,10 +5,10 @@
 // race detector, whatever the test binary uses), starts a hub with --data
 // and several agents with --data as separate processes, and drives
 // concurrent PUT /v1/state and POST /v1/invocations (single and batched)
-// through the agents' local APIs. In every round it sends SIGKILL to a
-// random agent or to the hub at a random moment, restarts it on the same
-// data directory and the same ports (learned from the "started" log line
-// of its first run), and carries on.
+// through the agents' local APIs. In every round it sends SIGKILL at a
+// random moment to a random agent, to the hub, or to both, restarts what
+// it killed on the same data directory and the same ports (learned from
+// the "started" log line of its first run), and carries on.
 //
 // At the end, with every process up and the pushes drained, it asserts for
 // every node:
