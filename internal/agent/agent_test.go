@@ -296,7 +296,7 @@ func FuzzDecodeInvocation(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if inv.FunctionID == "" || inv.Duration < 0 {
+		if wire.ValidFunctionID(inv.FunctionID) != nil || inv.Duration < 0 || len(inv.Error) > maxErrLen {
 			t.Fatalf("accepted invalid invocation %+v", inv)
 		}
 	})

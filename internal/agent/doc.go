@@ -23,7 +23,7 @@
 //
 // [Agent.Handler] serves, on [Config.HTTPAddr]:
 //
-//	GET    /healthz               {"status","node_id","hub_connected","sync"}
+//	GET    /healthz               {"status","node_id","hub_connected","sync","writes_rate_limited"}
 //	GET    /v1/cache/{key}        raw value, 404 when absent or expired
 //	PUT    /v1/cache/{key}?ttl=30s  raw body; ttl is a positive Go duration (400 otherwise), default cache.DefaultTTL
 //	DELETE /v1/cache/{key}        204, or 404 when absent
@@ -40,7 +40,25 @@
 // rejected. The cache holds [Config.CacheSize] entries and stores the bytes
 // it is given; GET returns them as stored.
 //
+// # Writes: token, rate limit and quotas
+//
+// Writes (every method but GET and HEAD) need "Authorization: Bearer
+// <token>" when [Config.APIToken] is set (401 otherwise), and are limited
+// to [Config.APIRate] per second with bursts of [Config.APIBurst]: past
+// that they get 429 Too Many Requests with Retry-After, before the body is
+// read, so a refused write was not accepted and can be retried. Reads are
+// neither limited nor guarded: they are local and cheap. POST
+// /v1/invocations accepts [Config.MaxFunctions] distinct function IDs
+// (1 to 128 bytes of printable UTF-8); a new one past that gets 400
+// too_many_functions. The local API is plain HTTP on loopback by default;
+// [Config.HTTPTLS] serves it over HTTPS, and a start beyond loopback
+// without a token logs a warning.
+//
 // # Talking to the hub
+//
+// With [Config.TLS] the NATS connection uses TLS: its CA verifies the
+// hub's certificate, and a client certificate is presented to a hub that
+// requires one (package internal/tlsconf).
 //
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).

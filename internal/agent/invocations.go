@@ -86,6 +86,7 @@ func (a *Agent) replayJournal() error {
 			return fmt.Errorf("agent: journal record %d in %s does not decode (%v); the file is damaged", r.Seq, a.store.s.Path(), err)
 		}
 		for _, j := range invs {
+			a.functions.admit(j.F) // they were admitted before the crash
 			a.agg.Record(metrics.Invocation{FunctionID: j.F, NodeID: a.cfg.ID, Duration: time.Duration(j.D), Success: j.S, Error: j.E})
 		}
 		n += len(invs)

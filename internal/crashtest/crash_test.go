@@ -287,7 +287,8 @@ func TestCrashLosesNothing(t *testing.T) {
 		id := fmt.Sprintf("n%d", i+1)
 		p := &proc{name: "agent " + id, ready: "agent started"}
 		procs = append(procs, p)
-		args := []string{"agent", "--hub", natsURL, "--id", id, "--data", filepath.Join(data, id), "--push", "100ms", "--heartbeat", "500ms"}
+		args := []string{"agent", "--hub", natsURL, "--id", id, "--data", filepath.Join(data, id), "--push", "100ms", "--heartbeat", "500ms",
+			"--api-rate", "-1"} // the drivers would otherwise meet 429s, which are not what is tested
 		f := p.start(t, append(args, "--http", "127.0.0.1:0")...)
 		agentArgs[i] = append(args, "--http", f["http"]) // restarts keep the port
 		agentProcs[i] = p

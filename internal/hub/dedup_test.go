@@ -72,7 +72,7 @@ func TestMetricDeltasCountOnce(t *testing.T) {
 		if got := h.agg.TotalInvocations(metrics.Filter{NodeID: "n1"}); got != s.want {
 			t.Fatalf("%s: n1 total = %d, want %d", s.name, got, s.want)
 		}
-		if d, r := h.stats.metricDuplicate.Load(), h.stats.rejected.Load(); d != s.wantDups || r != s.wantRej {
+		if d, r := h.stats.metricDuplicate.Load(), h.rejects.get(kindMetrics, reasonInvalid); d != s.wantDups || r != s.wantRej {
 			t.Fatalf("%s: %d duplicates and %d rejected, want %d and %d", s.name, d, r, s.wantDups, s.wantRej)
 		}
 	}

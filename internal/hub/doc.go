@@ -44,6 +44,22 @@
 // fleet-wide answer merges every series' latency sketches, about 250 ms
 // for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
 //
+// # Security and limits
+//
+// [Config.TLS] serves the embedded NATS server's client port and the HTTP
+// API over TLS (1.2 or later); its CA makes NATS require client
+// certificates it signed. With an external NATS the same files configure
+// the hub's client side. [Config.APIToken] guards HTTP writes, and with
+// [ReadToken] also reads, /metrics and the dashboard (browsers get a
+// read-only session cookie; see auth.go). /healthz stays open.
+//
+// Per agent, the hub bounds what it holds and does: [Config.MaxNodes],
+// [Config.MaxSeriesPerNode] and a heartbeat token bucket per node
+// ([Config.HeartbeatRate]). Everything refused is counted in
+// edgeinfra_hub_rejected_total{kind,reason} and logged at most once a
+// minute per node; see limits.go. Messages are at most 1 MiB and decoded
+// strictly by package wire.
+//
 // All methods of [Hub] are safe for concurrent use; [Hub.Close] waits for
 // every goroutine the hub started.
 package hub

@@ -281,7 +281,10 @@ func TestInvalidMessagesAreRejected(t *testing.T) {
 	snap, _ := agg.Snapshot().MarshalBinary()
 	a.js.Publish(context.Background(), wire.MetricsSubject("n1"), snap) // counts for another node
 	a.nc.Flush()
-	eventually(t, "5 rejections", func() bool { return h.stats.rejected.Load() == 5 })
+	eventually(t, "5 rejections", func() bool { return h.rejects.total() == 5 })
+	if hb, st, m := h.rejects.get(kindHeartbeat, reasonInvalid), h.rejects.get(kindState, reasonInvalid), h.rejects.get(kindMetrics, reasonInvalid); hb != 2 || st != 1 || m != 2 {
+		t.Fatalf("invalid heartbeats, states, metrics = %d, %d, %d; want 2, 1, 2", hb, st, m)
+	}
 	if h.reg.len() != 0 || h.agg.TotalInvocations(metrics.Filter{}) != 0 {
 		t.Fatal("an invalid message changed the fleet")
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Names of the NATS resources.
@@ -26,7 +28,9 @@ const (
 	MaxNodeIDLen   = 64
 	MaxKeyLen      = 256 // bytes of a state key
 	MaxKeys        = 10_000
-	Version        = 1 // of the JSON messages
+	MaxFunctionLen = 128 // bytes of a function ID
+	MaxRegionLen   = 64  // bytes of a region
+	Version        = 1   // of the JSON messages
 )
 
 // HeartbeatSubject is where nodeID publishes heartbeats.
@@ -97,6 +101,37 @@ func ValidNodeID(id string) error {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
 			return fmt.Errorf("%w: node ID %q has %q; use letters, digits, '-' and '_'", ErrInvalid, id, c)
+		}
+	}
+	return nil
+}
+
+// ValidFunctionID checks that id can be a function ID: 1 to
+// MaxFunctionLen bytes of UTF-8 without control characters (IDs end up in
+// logs, Prometheus labels and the dashboard).
+func ValidFunctionID(id string) error {
+	if id == "" || len(id) > MaxFunctionLen {
+		return fmt.Errorf("%w: function ID must be 1 to %d bytes, got %d", ErrInvalid, MaxFunctionLen, len(id))
+	}
+	return printable("function ID", id)
+}
+
+// ValidRegion checks that region can be a region: at most MaxRegionLen
+// bytes of UTF-8 without control characters; empty is allowed.
+func ValidRegion(region string) error {
+	if len(region) > MaxRegionLen {
+		return fmt.Errorf("%w: region of %d bytes is longer than %d", ErrInvalid, len(region), MaxRegionLen)
+	}
+	return printable("region", region)
+}
+
+func printable(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s %.40q is not valid UTF-8", ErrInvalid, what, s)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: %s %.40q has the control character %U", ErrInvalid, what, s, r)
 		}
 	}
 	return nil
@@ -174,8 +209,14 @@ func DecodeHeartbeat(b []byte) (Heartbeat, error) {
 	if err := ValidNodeID(h.NodeID); err != nil {
 		return Heartbeat{}, err
 	}
-	if len(h.Region) > MaxKeyLen || len(h.Address) > MaxKeyLen || len(h.Status) > 32 {
-		return Heartbeat{}, fmt.Errorf("%w: heartbeat field too long", ErrInvalid)
+	if err := ValidRegion(h.Region); err != nil {
+		return Heartbeat{}, err
+	}
+	if len(h.Address) > MaxKeyLen {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat address of %d bytes is longer than %d", ErrInvalid, len(h.Address), MaxKeyLen)
+	}
+	if len(h.Status) > 32 {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat status of %d bytes is longer than 32", ErrInvalid, len(h.Status))
 	}
 	return h, nil
 }

@@ -30,6 +30,31 @@ func TestValidNodeID(t *testing.T) {
 	}
 }
 
+func TestValidFunctionIDAndRegion(t *testing.T) {
+	tests := []struct {
+		s              string
+		fnOK, regionOK bool
+	}{
+		{"resize", true, true},
+		{"", false, true},
+		{"图像/缩放 v2", true, true},
+		{strings.Repeat("f", MaxFunctionLen), true, false},
+		{strings.Repeat("f", MaxFunctionLen+1), false, false},
+		{strings.Repeat("r", MaxRegionLen), true, true},
+		{"a\nb", false, false},
+		{"a\x00b", false, false},
+		{"\xff", false, false},
+	}
+	for _, tt := range tests {
+		if err := ValidFunctionID(tt.s); (err == nil) != tt.fnOK || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("ValidFunctionID(%q) = %v, want ok=%v", tt.s, err, tt.fnOK)
+		}
+		if err := ValidRegion(tt.s); (err == nil) != tt.regionOK {
+			t.Errorf("ValidRegion(%q) = %v, want ok=%v", tt.s, err, tt.regionOK)
+		}
+	}
+}
+
 func TestSubjects(t *testing.T) {
 	if got := HeartbeatSubject("n1"); got != "edgeinfra.hb.n1" {
 		t.Fatalf("HeartbeatSubject = %q", got)
@@ -69,6 +94,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing data", `{"v":1,"node_id":"a"} {}`, hb, "data after"},
 		{"wrong version", `{"v":2,"node_id":"a"}`, hb, "version 2"},
 		{"bad node", `{"v":1,"node_id":"a.b"}`, hb, "node ID"},
+		{"long region", `{"v":1,"node_id":"a","region":"` + strings.Repeat("r", MaxRegionLen+1) + `"}`, hb, "region of 65 bytes"},
+		{"control in region", `{"v":1,"node_id":"a","region":"eu\u0007"}`, hb, "control character"},
+		{"long status", `{"v":1,"node_id":"a","status":"` + strings.Repeat("s", 33) + `"}`, hb, "status of 33 bytes"},
 		{"oversized", `"` + strings.Repeat("x", MaxMessageSize) + `"`, hb, "over the limit"},
 		{"state version zero", `{"v":1,"node_id":"a","version":0,"data":{}}`, sc, "must be positive"},
 		{"empty key", `{"v":1,"node_id":"a","version":1,"data":{"":1}}`, sc, "state key"},
@@ -111,8 +139,8 @@ func FuzzDecoders(f *testing.F) {
 	f.Add([]byte(`{"a":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := DecodeHeartbeat(b); err == nil {
-			if ValidNodeID(h.NodeID) != nil {
-				t.Fatalf("accepted heartbeat with invalid node %q", h.NodeID)
+			if ValidNodeID(h.NodeID) != nil || ValidRegion(h.Region) != nil {
+				t.Fatalf("accepted heartbeat with invalid node %q or region %q", h.NodeID, h.Region)
 			}
 			if _, err := Encode(h); err != nil {
 				t.Fatal(err)
