@@ -95,13 +95,16 @@ type Agent struct {
 	linkMu sync.Mutex // guards link
 	link   *link      // nil while disconnected by Disconnect
 
-	hbSeq     atomic.Uint64
-	hbPaused  atomic.Bool
-	status    atomic.Value // node.Status
+	hbSeq    atomic.Uint64
+	hbPaused atomic.Bool
+	status   atomic.Value // node.Status
+	// invMu orders recording invocations (read side, with their journal
+	// write) against taking the aggregator's delta (write side).
+	invMu     sync.RWMutex
 	pushMu    sync.Mutex
 	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
 	memOutbox []pendingDelta // guarded by pushMu
-	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox
+	unqueued  *takenDelta    // guarded by pushMu: a delta taken but not yet in the outbox
 
 	httpLn    net.Listener
 	httpSrv   *http.Server
@@ -187,6 +190,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 			if a.sync, err = statesync.Restore(syncOpts, snap); err != nil {
 				return nil, fmt.Errorf("agent: restore state from %s: %w", cfg.DataDir, err)
 			}
+		}
+		if err := a.replayJournal(); err != nil {
+			return nil, err
 		}
 	} else {
 		a.lineage = a.epoch
@@ -308,12 +314,6 @@ func (a *Agent) State() statesync.State { return a.sync.State() }
 
 // Sync returns the agent's synchronizer summary.
 func (a *Agent) Sync() statesync.Summary { return a.sync.Summary() }
-
-// RecordInvocation records one function invocation on this node.
-func (a *Agent) RecordInvocation(inv metrics.Invocation) {
-	inv.NodeID = a.cfg.ID
-	a.agg.Record(inv)
-}
 
 // Metrics returns the local aggregator (read it; the agent ships its
 // deltas).

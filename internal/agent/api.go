@@ -191,18 +191,24 @@ func (a *Agent) postInvocation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inv, err := DecodeInvocation(body)
+	invs, err := DecodeInvocations(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""}`, err)
+		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""} or a JSON array of such objects`, err)
 		return
 	}
-	if !a.functions.admit(inv.FunctionID) {
-		writeError(w, http.StatusBadRequest, "too_many_functions",
-			"function %q would be this node's function number %d, over the limit of %d (--max-functions); nothing was recorded", inv.FunctionID, a.functions.max+1, a.functions.max)
+	for _, inv := range invs {
+		if !a.functions.admit(inv.FunctionID) {
+			writeError(w, http.StatusBadRequest, "too_many_functions",
+				"function %q would be this node's function number %d, over the limit of %d (--max-functions); nothing was recorded", inv.FunctionID, a.functions.max+1, a.functions.max)
+			return
+		}
+	}
+	if err := a.RecordInvocations(invs...); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "%v; nothing was recorded, retry", err)
 		return
 	}
-	a.RecordInvocation(inv)
-	w.WriteHeader(http.StatusAccepted)
+	// 202 with --data means on disk (journalled); without, in memory.
+	writeJSON(w, http.StatusAccepted, map[string]any{"recorded": len(invs), "durable": a.store != nil})
 }
 
 func (a *Agent) putState(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
 	"github.com/edgeinfra/edgeinfra/statesync"
 )
@@ -109,29 +110,73 @@ func (a *Agent) confirm(version int64) error {
 	return a.persistLocked()
 }
 
-// fillOutbox moves the aggregator's delta into the outbox when the outbox
-// is empty, and returns the outbox. While deltas wait the aggregator keeps
-// counting, so the outbox stays one delta long however long the hub is
-// away. pushMu is held.
+// fillOutbox moves the aggregator's delta into the outbox and returns the
+// outbox. Only the outbox's oldest delta can have been sent (pushMetrics
+// stops at the first failure), so while it waits a second delta absorbs
+// every later one: the outbox stays at most two deltas long however long
+// the hub is away, and with DataDir the journal is emptied every push.
+// pushMu is held.
 func (a *Agent) fillOutbox() ([]pendingDelta, error) {
 	box, err := a.outbox()
-	if err != nil || len(box) > 0 {
-		return box, err
+	if err != nil {
+		return nil, err
 	}
 	if a.unqueued == nil {
-		d := a.agg.TakeDelta()
-		if d.Len() == 0 {
-			return nil, nil
+		t, err := a.takeDelta()
+		if err != nil || t == nil {
+			return box, err
 		}
-		if a.unqueued, err = d.MarshalBinary(); err != nil {
-			return nil, fmt.Errorf("agent: encode metrics: %w", err)
-		}
+		a.unqueued = t
 	}
-	if err := a.queueDelta(a.unqueued); err != nil {
+	snap, seq := a.unqueued.snap, uint64(0)
+	if len(box) >= 2 {
+		tail := box[len(box)-1]
+		var old metrics.Snapshot
+		if err := old.UnmarshalBinary(tail.Data); err != nil {
+			return nil, fmt.Errorf("agent: stored metric delta %d: %w", tail.Seq, err)
+		}
+		m := metrics.New()
+		m.Merge(old)
+		m.Merge(snap)
+		snap, seq = m.Snapshot(), tail.Seq
+	}
+	data, err := snap.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("agent: encode metrics: %w", err)
+	}
+	if err := a.queueDelta(seq, data, a.unqueued.journalUpTo); err != nil {
 		return nil, err // kept in unqueued, tried again next time
 	}
 	a.unqueued = nil
 	return a.outbox()
+}
+
+// takenDelta is a delta taken from the aggregator and the last journal
+// record it covers.
+type takenDelta struct {
+	snap        metrics.Snapshot
+	journalUpTo uint64
+}
+
+// takeDelta takes the aggregator's delta, nil when there is nothing new.
+// With the write side of invMu held no invocation is between its journal
+// record and the aggregator, so the delta holds exactly the journal's
+// records up to the last sequence number.
+func (a *Agent) takeDelta() (*takenDelta, error) {
+	a.invMu.Lock()
+	defer a.invMu.Unlock()
+	var upTo uint64
+	if a.store != nil {
+		var err error
+		if upTo, err = a.store.s.LastJournalSeq(); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+	}
+	d := a.agg.TakeDelta()
+	if d.Len() == 0 {
+		return nil, nil
+	}
+	return &takenDelta{snap: d, journalUpTo: upTo}, nil
 }
 
 // pushMetrics sends the outbox, oldest first. A delta is in the outbox (on

@@ -8,6 +8,9 @@
 // hub replays the stream from its start when it starts, which rebuilds node
 // state and metrics after a restart (with DataDir, the stream survives on
 // disk) and lets several hubs on one NATS cluster each hold the whole fleet.
+// Each node's record keeps the newest state version and the newest metric
+// delta (lineage, sequence) it applied, so a message applied once is
+// skipped when it comes again, even after JetStream's duplicate window.
 //
 // # Health
 //

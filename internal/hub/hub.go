@@ -129,7 +129,7 @@ type Hub struct {
 }
 
 type hubStats struct {
-	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas atomic.Uint64
+	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, metricDuplicate atomic.Uint64
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -427,6 +427,27 @@ func (h *Hub) onStreamMsg(m jetstream.Msg) {
 			h.rejects.add(kindMetrics, reasonInvalid, 1)
 			h.log.Debug("metrics delta names another node", "node", id)
 			return
+		}
+		// Agents send a message ID per delta; one without cannot be
+		// de-duplicated and is merged as it comes.
+		if msgID := m.Headers().Get(jetstream.MsgIDHeader); msgID != "" {
+			idNode, lineage, seq, err := wire.ParseMetricsMsgID(msgID)
+			if err == nil && idNode != id {
+				err = fmt.Errorf("metrics message ID %q names another node than its subject %s", msgID, subject)
+			}
+			if err != nil {
+				h.rejects.add(kindMetrics, reasonInvalid, 1)
+				h.log.Warn("metrics delta rejected", "node", id, "err", err)
+				return
+			}
+			if !h.reg.admit(id) {
+				h.refuseNode(kindMetrics, id, now)
+				return
+			}
+			if !h.reg.acceptDelta(id, lineage, seq) {
+				h.stats.metricDuplicate.Add(1)
+				return
+			}
 		}
 		h.agg.Merge(h.admitMetrics(id, snap, now))
 		h.stats.metricDeltas.Add(1)

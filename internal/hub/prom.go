@@ -100,6 +100,7 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		{"state", "applied", st.stateApplied.Load()},
 		{"state", "duplicate", st.stateDuplicate.Load()},
 		{"metrics", "merged", st.metricDeltas.Load()},
+		{"metrics", "duplicate", st.metricDuplicate.Load()},
 		{"any", "rejected", c.h.rejects.total()},
 	} {
 		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(m.n), m.kind, m.result)

@@ -31,6 +31,15 @@ type record struct {
 	stateVersion int64  // the newest agent version applied
 	stateUpdated time.Time
 
+	// The newest metric delta merged, by its message ID's lineage and
+	// sequence number: agents send deltas in order, so one at or below it
+	// was counted already. Together with lineage and stateVersion this is
+	// what makes applying the stream exactly-once in effect beyond
+	// JetStream's duplicate window, so it belongs in any checkpoint of the
+	// registry.
+	metricsLineage uint64
+	metricsSeq     uint64
+
 	hbLimit    *rate.Limiter // the node's heartbeat bucket; nil: no limit
 	rateLogged atomic.Int64  // unix nanoseconds of the last rate log line
 }
@@ -156,6 +165,25 @@ func (r *registry) applyState(c wire.StateChange) bool {
 	maps.Copy(rec.data, c.Data)
 	rec.stateVersion = c.Version
 	rec.stateUpdated = c.At
+	return true
+}
+
+// acceptDelta reports whether the metric delta (lineage, seq) of node id,
+// which admit let in, is new, and if so records it as the newest: a delta
+// at or below the newest of its lineage, or of an older lineage, was
+// counted already (a resend after a lost acknowledgement, a restart, or an
+// agent that stayed down past the stream's duplicate window).
+func (r *registry) acceptDelta(id string, lineage, seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.get(id)
+	switch {
+	case lineage < rec.metricsLineage:
+		return false
+	case lineage == rec.metricsLineage && seq <= rec.metricsSeq:
+		return false
+	}
+	rec.metricsLineage, rec.metricsSeq = lineage, seq
 	return true
 }
 

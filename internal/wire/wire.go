@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -58,10 +59,30 @@ func StateMsgID(nodeID string, lineage uint64, version int64) string {
 	return fmt.Sprintf("%s.s.%d.%d", nodeID, lineage, version)
 }
 
-// MetricsMsgID is the de-duplication ID of a metrics delta: epoch tells
-// agent runs apart, seq counts deltas within a run.
-func MetricsMsgID(nodeID string, epoch, seq uint64) string {
-	return fmt.Sprintf("%s.m.%d.%d", nodeID, epoch, seq)
+// MetricsMsgID is the de-duplication ID of a metrics delta: lineage tells
+// apart agent histories (it changes only when an agent loses its data),
+// seq counts deltas within one and only grows, so the hub can skip a delta
+// at or below the newest (lineage, seq) it applied for the node.
+func MetricsMsgID(nodeID string, lineage, seq uint64) string {
+	return fmt.Sprintf("%s.m.%d.%d", nodeID, lineage, seq)
+}
+
+// ParseMetricsMsgID splits a [MetricsMsgID] into its node, lineage and
+// sequence number.
+func ParseMetricsMsgID(id string) (nodeID string, lineage, seq uint64, err error) {
+	parts := strings.Split(id, ".")
+	if len(parts) != 4 || parts[1] != "m" {
+		return "", 0, 0, fmt.Errorf("%w: metrics message ID %q is not <node>.m.<lineage>.<seq>", ErrInvalid, id)
+	}
+	if err := ValidNodeID(parts[0]); err != nil {
+		return "", 0, 0, fmt.Errorf("metrics message ID %q: %w", id, err)
+	}
+	lineage, err1 := strconv.ParseUint(parts[2], 10, 64)
+	seq, err2 := strconv.ParseUint(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || seq == 0 {
+		return "", 0, 0, fmt.Errorf("%w: metrics message ID %q: lineage and seq must be decimal numbers, seq from 1", ErrInvalid, id)
+	}
+	return parts[0], lineage, seq, nil
 }
 
 // ErrInvalid is wrapped by every validation and decoding error.

@@ -162,3 +162,51 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = DecodeData(b)
 	})
 }
+
+func TestParseMetricsMsgID(t *testing.T) {
+	tests := []struct {
+		id           string
+		node         string
+		lineage, seq uint64
+		ok           bool
+	}{
+		{MetricsMsgID("edge-1", 1700000000000000000, 7), "edge-1", 1700000000000000000, 7, true},
+		{"n.m.0.1", "n", 0, 1, true},
+		{"n.m.1.0", "", 0, 0, false}, // sequences start at 1
+		{"n.s.1.2", "", 0, 0, false}, // a state message ID
+		{"n.m.1", "", 0, 0, false},
+		{"n.m.x.2", "", 0, 0, false},
+		{"n.m.1.-2", "", 0, 0, false},
+		{"bad node.m.1.2", "", 0, 0, false},
+		{"", "", 0, 0, false},
+	}
+	for _, tt := range tests {
+		node, lineage, seq, err := ParseMetricsMsgID(tt.id)
+		if (err == nil) != tt.ok || node != tt.node || lineage != tt.lineage || seq != tt.seq {
+			t.Errorf("ParseMetricsMsgID(%q) = %q, %d, %d, %v; want %q, %d, %d, ok %v", tt.id, node, lineage, seq, err, tt.node, tt.lineage, tt.seq, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseMetricsMsgID(%q) error %v does not wrap ErrInvalid", tt.id, err)
+		}
+	}
+}
+
+func FuzzParseMetricsMsgID(f *testing.F) {
+	f.Add("edge-1.m.1700000000000000000.7")
+	f.Add("n.m.1.0")
+	f.Add("a.b.c.d.e")
+	f.Fuzz(func(t *testing.T, id string) {
+		node, lineage, seq, err := ParseMetricsMsgID(id)
+		if err != nil {
+			return
+		}
+		if back := MetricsMsgID(node, lineage, seq); back != id {
+			// Leading zeros or a '+' parse but print differently; the
+			// parsed values must still round-trip.
+			n2, l2, s2, err := ParseMetricsMsgID(back)
+			if err != nil || n2 != node || l2 != lineage || s2 != seq {
+				t.Fatalf("%q parsed to %q, %d, %d, which does not round-trip (%v)", id, node, lineage, seq, err)
+			}
+		}
+	})
+}
