@@ -38,6 +38,10 @@ type Config struct {
 	// PushInterval is how often pending state changes and metric deltas are
 	// sent. Zero means 1s.
 	PushInterval time.Duration
+	// PushTimeout is how long a push waits for the hub's stream to
+	// acknowledge a message before the round fails and is retried at the
+	// next PushInterval. Zero means 5s.
+	PushTimeout time.Duration
 	// HTTPAddr is the local API's address. Empty means 127.0.0.1:0.
 	HTTPAddr string
 	// DataDir keeps state, versions, pending changes and the metric delta in
@@ -83,6 +87,9 @@ type Agent struct {
 	cfg     Config
 	log     *slog.Logger
 	epoch   uint64 // this run
+	// stateAttempt goes into state changes' message IDs: it starts at the
+	// run's epoch and moves on after every failed push (see pushState).
+	stateAttempt atomic.Uint64
 	lineage uint64 // this node's state history
 
 	cache *cache.Cache[string, []byte]
@@ -147,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.PushInterval <= 0 {
 		cfg.PushInterval = time.Second
 	}
+	if cfg.PushTimeout <= 0 {
+		cfg.PushTimeout = 5 * time.Second
+	}
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 1000
 	}
@@ -154,6 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.CacheSize = 10_000
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	a.stateAttempt.Store(a.epoch)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -255,7 +266,7 @@ func (a *Agent) Reconnect() error {
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*stateWindow), jetstream.WithPublishAsyncTimeout(a.cfg.PushTimeout))
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("agent: JetStream: %w", err)

@@ -80,27 +80,94 @@ func (a *Agent) Flush(ctx context.Context) error {
 	return a.pushMetrics(ctx, l, box)
 }
 
-// pushState publishes every pending change, oldest first, and confirms each
-// once the stream has acknowledged it. A change whose acknowledgement is
-// lost is published again with the same message ID, which the stream
-// drops as a duplicate.
+// stateWindow is how many state changes may wait for the stream's
+// acknowledgement at once.
+const stateWindow = 2048
+
+// pushState publishes every pending change, oldest first, with up to
+// stateWindow of them in flight at once, and confirms the highest version
+// up to which the stream has acknowledged every change (once per window,
+// so the store is written once per window, not once per change). A change
+// leaves the pending queue only when it and everything before it are in
+// the stream. On a failure the round stops and the attempt number moves
+// on, so the next round's copies get new message IDs: a change that got
+// through while its predecessor was lost, and that the hub therefore
+// skipped (wire.StateChange.Base), is stored again after the
+// predecessor rather than dropped as a duplicate.
 func (a *Agent) pushState(ctx context.Context, l *link) error {
-	for _, ch := range a.sync.PendingChanges() {
-		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
-		if err != nil {
-			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
-		cancel()
-		if err != nil {
-			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
-		}
-		if err := a.confirm(ch.Version); err != nil {
-			return err
+	pending := a.sync.PendingChanges()
+	if len(pending) == 0 {
+		return nil
+	}
+	attempt := a.stateAttempt.Load()
+	type inflight struct {
+		version int64
+		ack     jetstream.PubAckFuture
+	}
+	queue := make([]inflight, 0, min(len(pending), stateWindow))
+	confirmed, persisted := int64(0), int64(0)
+	timeout := time.NewTimer(a.cfg.PushTimeout)
+	defer timeout.Stop()
+	// settle waits for the oldest change in flight.
+	settle := func() error {
+		it := queue[0]
+		queue = queue[1:]
+		select {
+		case <-it.ack.Ok():
+			confirmed = it.version
+			return nil
+		case err := <-it.ack.Err():
+			return fmt.Errorf("agent: push change %d: %w", it.version, err)
+		case <-timeout.C:
+			return fmt.Errorf("agent: push change %d: no acknowledgement within %s", it.version, a.cfg.PushTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return nil
+	var err error
+	base := int64(0)
+	for _, ch := range pending {
+		var b []byte
+		b, err = wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Base: base, Data: ch.Data, At: ch.At})
+		if err != nil {
+			err = fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
+			break
+		}
+		base = ch.Version
+		var f jetstream.PubAckFuture
+		f, err = l.js.PublishAsync(wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version, attempt)))
+		if err != nil {
+			err = fmt.Errorf("agent: push change %d: %w", ch.Version, err)
+			break
+		}
+		queue = append(queue, inflight{ch.Version, f})
+		if len(queue) < stateWindow {
+			continue
+		}
+		timeout.Reset(a.cfg.PushTimeout)
+		if err = settle(); err != nil {
+			break
+		}
+		if confirmed-persisted >= stateWindow {
+			if err = a.confirm(confirmed); err != nil {
+				break
+			}
+			persisted = confirmed
+		}
+	}
+	for err == nil && len(queue) > 0 {
+		timeout.Reset(a.cfg.PushTimeout)
+		err = settle()
+	}
+	if confirmed > persisted {
+		if cerr := a.confirm(confirmed); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		a.stateAttempt.Add(1)
+	}
+	return err
 }
 
 func (a *Agent) confirm(version int64) error {
@@ -185,7 +252,7 @@ func (a *Agent) takeDelta() (*takenDelta, error) {
 // ID, counts it twice. pushMu is held.
 func (a *Agent) pushMetrics(ctx context.Context, l *link, box []pendingDelta) error {
 	for _, d := range box {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.PushTimeout)
 		_, err := l.js.Publish(pctx, wire.MetricsSubject(a.cfg.ID), d.Data, jetstream.WithMsgID(wire.MetricsMsgID(a.cfg.ID, a.lineage, d.Seq)))
 		cancel()
 		if err != nil {

@@ -129,7 +129,7 @@ type Hub struct {
 }
 
 type hubStats struct {
-	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, metricDuplicate atomic.Uint64
+	heartbeats, stale, stateApplied, stateDuplicate, stateGap, metricDeltas, metricDuplicate atomic.Uint64
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -411,10 +411,13 @@ func (h *Hub) onStreamMsg(m jetstream.Msg) {
 			h.refuseNode(kindState, id, now)
 			return
 		}
-		if h.reg.applyState(c) {
+		switch h.reg.applyState(c) {
+		case stateApplied:
 			h.stats.stateApplied.Add(1)
-		} else {
+		case stateStale:
 			h.stats.stateDuplicate.Add(1)
+		case stateGap:
+			h.stats.stateGap.Add(1)
 		}
 	default:
 		var snap metrics.Snapshot

@@ -99,6 +99,7 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		{"heartbeat", "stale", st.stale.Load()},
 		{"state", "applied", st.stateApplied.Load()},
 		{"state", "duplicate", st.stateDuplicate.Load()},
+		{"state", "out_of_order", st.stateGap.Load()},
 		{"metrics", "merged", st.metricDeltas.Load()},
 		{"metrics", "duplicate", st.metricDuplicate.Load()},
 		{"any", "rejected", c.h.rejects.total()},

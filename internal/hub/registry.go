@@ -144,28 +144,45 @@ func (r *registry) setLiveness(states []health.NodeState) {
 	}
 }
 
+// stateResult is what applyState did with a change.
+type stateResult int
+
+const (
+	stateApplied stateResult = iota
+	stateStale               // at or below the applied version, or of an older lineage: a duplicate
+	stateGap                 // its Base is above the applied version: a predecessor is missing
+)
+
 // applyState merges a pushed change if it is newer than what was applied.
 // Versions may skip (the agent coalesces changes past its queue bound, and
-// a coalesced change carries every key it absorbed), so newer is enough. A
+// a coalesced change carries every key it absorbed), so newer is enough as
+// long as the change's Base is applied: a change whose predecessor is
+// missing is left for its republished copy. A
 // newer lineage (an agent that lost its data) restarts the versions; an
 // older one is stale.
-func (r *registry) applyState(c wire.StateChange) bool {
+func (r *registry) applyState(c wire.StateChange) stateResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.get(c.NodeID)
 	switch {
 	case c.Lineage < rec.lineage:
-		return false
+		return stateStale
 	case c.Lineage > rec.lineage:
 		rec.lineage, rec.stateVersion = c.Lineage, 0
 	}
 	if c.Version <= rec.stateVersion {
-		return false
+		return stateStale
+	}
+	if c.Base > rec.stateVersion {
+		// A predecessor has not arrived (lost in transit while this one got
+		// through): applying this would leave a gap. The agent republishes
+		// both in a new attempt, so this copy is skipped, not lost.
+		return stateGap
 	}
 	maps.Copy(rec.data, c.Data)
 	rec.stateVersion = c.Version
 	rec.stateUpdated = c.At
-	return true
+	return stateApplied
 }
 
 // acceptDelta reports whether the metric delta (lineage, seq) of node id,

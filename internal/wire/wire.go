@@ -54,9 +54,14 @@ func NodeFromSubject(subject string) (string, error) {
 
 // StateMsgID is the de-duplication ID of a state change: lineage tells
 // apart agent state histories (a new one starts when an agent loses its
-// data), version counts changes within one.
-func StateMsgID(nodeID string, lineage uint64, version int64) string {
-	return fmt.Sprintf("%s.s.%d.%d", nodeID, lineage, version)
+// data), version counts changes within one, and attempt changes with each
+// agent run and after each failed push. A change published again in the
+// same attempt (a lost acknowledgement) is dropped by the stream as a
+// duplicate; one published in a new attempt is stored again, which is what
+// a change the hub had to skip needs (see [StateChange.Base]), and harmless
+// otherwise since the hub never applies a version twice.
+func StateMsgID(nodeID string, lineage uint64, version int64, attempt uint64) string {
+	return fmt.Sprintf("%s.s.%d.%d.%d", nodeID, lineage, version, attempt)
 }
 
 // MetricsMsgID is the de-duplication ID of a metrics delta: lineage tells
@@ -163,8 +168,15 @@ type StateChange struct {
 	NodeID  string         `json:"node_id"`
 	Lineage uint64         `json:"lineage"` // fixed for as long as the agent keeps its state
 	Version int64          `json:"version"`
-	Data    map[string]any `json:"data"`
-	At      time.Time      `json:"at"`
+	// Base is the version this change follows: the previous pending
+	// change's version, or 0 for the oldest pending change. The hub
+	// applies the change only when the version it has applied is at least
+	// Base (and below Version), so a change that reaches the stream after
+	// a later one was lost in transit waits for its republished
+	// predecessor instead of leaving a gap.
+	Base int64          `json:"base,omitempty"`
+	Data map[string]any `json:"data"`
+	At   time.Time      `json:"at"`
 }
 
 // State is a node's state as the hub and the HTTP APIs show it, and the
@@ -235,6 +247,9 @@ func DecodeStateChange(b []byte) (StateChange, error) {
 	}
 	if c.Version <= 0 {
 		return StateChange{}, fmt.Errorf("%w: state version %d must be positive", ErrInvalid, c.Version)
+	}
+	if c.Base < 0 || c.Base >= c.Version {
+		return StateChange{}, fmt.Errorf("%w: state change base %d must be from 0 to below its version %d", ErrInvalid, c.Base, c.Version)
 	}
 	if err := CheckData(c.Data); err != nil {
 		return StateChange{}, err
