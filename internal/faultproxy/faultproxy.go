@@ -282,7 +282,11 @@ func (p *Proxy) serverToClient(c *pair) {
 // the faults to PUB and HPUB frames.
 func (p *Proxy) clientToServer(c *pair) {
 	defer c.close()
-	r := NewReader(bufio.NewReaderSize(c.client, 64<<10))
+	br := bufio.NewReaderSize(c.client, 64<<10)
+	r := NewReader(br)
+	// Frames are written through a buffer that is flushed whenever the
+	// client has nothing more buffered: one write per burst, not per frame.
+	bw := bufio.NewWriterSize(c.server, 64<<10)
 	type held struct {
 		frame []byte
 		timer *time.Timer
@@ -294,8 +298,13 @@ func (p *Proxy) clientToServer(c *pair) {
 	write := func(b []byte) error {
 		wmu.Lock()
 		defer wmu.Unlock()
-		_, err := c.server.Write(b)
-		return err
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+		if br.Buffered() == 0 {
+			return bw.Flush()
+		}
+		return nil
 	}
 	// release sends the held frame, if any; whoever takes it from hold
 	// (this or its timer) sends it, so it goes exactly once.
@@ -309,8 +318,10 @@ func (p *Proxy) clientToServer(c *pair) {
 		hold = nil
 		h.timer.Stop()
 		p.stats.forwarded.Add(1)
-		_, err := c.server.Write(h.frame)
-		return err
+		if _, err := bw.Write(h.frame); err != nil {
+			return err
+		}
+		return bw.Flush()
 	}
 	for {
 		f, err := r.Next()
@@ -333,6 +344,9 @@ func (p *Proxy) clientToServer(c *pair) {
 		switch {
 		case drop:
 			p.stats.dropped.Add(1)
+			if err := write(nil); err != nil {
+				return
+			}
 			continue
 		case reorder:
 			if err := release(); err != nil {
@@ -349,10 +363,15 @@ func (p *Proxy) clientToServer(c *pair) {
 				if hold == h {
 					hold = nil
 					p.stats.forwarded.Add(1)
-					_, _ = c.server.Write(h.frame)
+					if _, err := bw.Write(h.frame); err == nil {
+						_ = bw.Flush()
+					}
 				}
 			})
 			wmu.Unlock()
+			if err := write(nil); err != nil { // flush what came before it
+				return
+			}
 			continue
 		}
 		n := 1
