@@ -84,13 +84,13 @@ type Config struct {
 // Agent runs on an edge node: it serves the local cache, metrics and state
 // API, and keeps the hub informed.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	epoch   uint64 // this run
+	cfg   Config
+	log   *slog.Logger
+	epoch uint64 // this run
 	// stateAttempt goes into state changes' message IDs: it starts at the
 	// run's epoch and moves on after every failed push (see pushState).
 	stateAttempt atomic.Uint64
-	lineage uint64 // this node's state history
+	lineage      uint64 // this node's state history
 
 	cache *cache.Cache[string, []byte]
 	agg   *metrics.Aggregator

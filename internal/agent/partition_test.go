@@ -203,12 +203,12 @@ func TestLongOfflineCoalesces(t *testing.T) {
 	eventually(t, "agent connected", func() bool { return a.Flush(context.Background()) == nil })
 	p.SetMode(faultproxy.Cut)
 
-	rng := rand.New(rand.NewPCG(3, 4))
 	latest := map[string]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(3, uint64(w)))
 			for i := range 2500 {
 				k := "k" + strconv.Itoa(rng.IntN(500))
 				v := w*10_000 + i

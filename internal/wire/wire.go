@@ -164,10 +164,10 @@ type Heartbeat struct {
 
 // StateChange is one pending local change of an agent's state.
 type StateChange struct {
-	V       int            `json:"v"`
-	NodeID  string         `json:"node_id"`
-	Lineage uint64         `json:"lineage"` // fixed for as long as the agent keeps its state
-	Version int64          `json:"version"`
+	V       int    `json:"v"`
+	NodeID  string `json:"node_id"`
+	Lineage uint64 `json:"lineage"` // fixed for as long as the agent keeps its state
+	Version int64  `json:"version"`
 	// Base is the version this change follows: the previous pending
 	// change's version, or 0 for the oldest pending change. The hub
 	// applies the change only when the version it has applied is at least
