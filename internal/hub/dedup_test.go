@@ -84,9 +84,11 @@ func TestMetricDeltasCountOnce(t *testing.T) {
 // A delta resent after JetStream's duplicate window is stored twice in the
 // stream; the hub counts it once, live and when it replays the stream
 // after a restart. The window is shortened to make the test quick.
+// Checkpoints are off, so the restarted hub replays the whole stream
+// (checkpoint_test.go covers restarts from a checkpoint).
 func TestDeltaResentAfterTheDuplicateWindowCountsOnce(t *testing.T) {
 	dir := t.TempDir()
-	h, err := Start(context.Background(), Config{DataDir: dir, Logger: quiet()})
+	h, err := Start(context.Background(), Config{DataDir: dir, Logger: quiet(), CheckpointInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestDeltaResentAfterTheDuplicateWindowCountsOnce(t *testing.T) {
 	a.nc.Close()
 	h.Close()
 
-	h2 := startHub(t, Config{DataDir: dir})
+	h2 := startHub(t, Config{DataDir: dir, CheckpointInterval: -1})
 	eventually(t, "the stream replayed", func() bool { return h2.stats.metricDeltas.Load()+h2.stats.metricDuplicate.Load() == 3 })
 	if got := total(h2); got != 5 {
 		t.Fatalf("after replaying the stream the hub counts %d invocations, want 5", got)

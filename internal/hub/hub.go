@@ -74,6 +74,17 @@ type Config struct {
 	// HeartbeatBurst is how many heartbeats a node may send at once. Zero
 	// means twice HeartbeatRate (at least 1).
 	HeartbeatBurst int
+	// CheckpointInterval is how often the hub writes a checkpoint of the
+	// fleet state it derived from the stream (see "Durability" in the
+	// package documentation); it also writes one every CheckpointEvery
+	// messages and when it closes. Zero means a minute; negative turns
+	// checkpoints off: the hub then replays the whole stream at start.
+	// Without DataDir the embedded server keeps the stream in memory and
+	// checkpoints are off.
+	CheckpointInterval time.Duration
+	// CheckpointEvery is how many stream messages trigger a checkpoint
+	// before CheckpointInterval is up. Zero means 10000.
+	CheckpointEvery int
 	// Logger receives the hub's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
@@ -123,6 +134,25 @@ type Hub struct {
 	httpSrv *http.Server
 	handler http.Handler
 
+	// Stream application and checkpoints (checkpoint.go).
+	applyMu       sync.Mutex // held while a stream message is applied, and while a checkpoint is copied
+	appliedSeq    uint64     // guarded by applyMu: the last stream message applied
+	sinceCP       int        // guarded by applyMu: messages since the last checkpoint trigger
+	sinceCPBytes  int        // guarded by applyMu
+	cpKick        chan struct{}
+	cpStore       jetstream.ObjectStore
+	cpSeq         atomic.Uint64 // the sequence of the newest checkpoint loaded or written
+	cpBytes       atomic.Uint64 // its size, when written by this process
+	cpFailures    atomic.Uint64
+	streamCreated time.Time
+	started       time.Time
+	replayTarget  uint64        // the stream's last sequence at start
+	replayed      chan struct{} // closed once the stream is applied up to replayTarget
+	replayOnce    sync.Once
+	// skipFinalCheckpoint makes Close leave the newest checkpoint as it
+	// is, as a killed hub would (tests).
+	skipFinalCheckpoint atomic.Bool
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -136,7 +166,7 @@ type hubStats struct {
 // are ready. The hub runs until Close (or until ctx is cancelled, after
 // which Close still has to be called to wait for it).
 func Start(ctx context.Context, cfg Config) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry(), replayed: make(chan struct{}), started: time.Now()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -279,8 +309,9 @@ func (h *Hub) storage() jetstream.StorageType {
 	return jetstream.FileStorage
 }
 
-// startStreams creates (or finds) the stream and bucket, subscribes to
-// heartbeats and replays the stream from its start, which rebuilds fleet
+// startStreams creates (or finds) the stream and buckets, subscribes to
+// heartbeats, loads the newest checkpoint and replays the stream from the
+// message after it (from its start without one), which rebuilds fleet
 // state and metrics after a restart, then follows it.
 func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	js, err := jetstream.New(h.nc)
@@ -290,7 +321,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	h.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, err = js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
+	stream, err := js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
 		Name:        wire.StreamName,
 		Description: "edgeinfra state changes and metric deltas from agents",
 		Subjects:    []string{wire.StateAll, wire.MetricsAll},
@@ -318,22 +349,48 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
 		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
 	}
-	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, jetstream.OrderedConsumerConfig{})
+	info, err := stream.Info(setupCtx)
+	if err != nil {
+		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
+	}
+	h.streamCreated = info.Created
+	startSeq := uint64(1)
+	if h.checkpointsEnabled() {
+		if startSeq, err = h.openCheckpoints(setupCtx, info); err != nil {
+			return err
+		}
+		h.cpKick = make(chan struct{}, 1)
+	}
+	if info.State.Msgs == 0 || info.State.LastSeq < startSeq {
+		h.replayOnce.Do(h.replayDone)
+	} else {
+		h.replayTarget = info.State.LastSeq
+	}
+	occ := jetstream.OrderedConsumerConfig{}
+	if startSeq > 1 {
+		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, startSeq
+	}
+	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, occ)
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
 	// A 1s idle heartbeat (nats.go's default for ordered consumers is 5s)
 	// notices within 2s that the server holding the consumer is gone, and
 	// recreates it on another; with 5s that took 10s.
-	cc, err := cons.Consume(h.onStreamMsg, jetstream.PullHeartbeat(time.Second))
+	cc, err := cons.Consume(h.consumeMsg, jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("hub: consume: %w", err)
 	}
+	consumerDone := make(chan struct{})
 	h.wg.Go(func() {
+		defer close(consumerDone)
 		<-runCtx.Done()
 		cc.Drain()
 		<-cc.Closed()
 	})
+	if h.cpKick != nil {
+		h.wg.Go(func() { h.checkpointLoop(runCtx, consumerDone) })
+	}
 	return nil
 }
 
