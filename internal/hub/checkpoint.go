@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -422,4 +423,37 @@ func (h *Hub) consumeMsg(m jetstream.Msg) {
 func (h *Hub) replayDone() {
 	close(h.replayed)
 	h.log.Info("stream replayed", "to_seq", h.replayTarget, "took", time.Since(h.started))
+}
+
+var (
+	appliedSeqDesc = prometheus.NewDesc("edgeinfra_hub_stream_applied_seq",
+		"The last stream sequence the hub applied.", nil, nil)
+	checkpointSeqDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_seq",
+		"The stream sequence the hub's newest checkpoint covers (loaded at start or written since); a restart replays the messages after it.", nil, nil)
+	checkpointBytesDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_bytes",
+		"Size of the newest checkpoint this hub wrote.", nil, nil)
+	checkpointFailuresDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_failures_total",
+		"Checkpoints that could not be written, or could not be used at start (the hub then replayed the whole stream).", nil, nil)
+)
+
+// checkpointCollector exports the stream position and checkpoint state,
+// so that an alert can tell a hub whose checkpoints stopped.
+type checkpointCollector struct{ h *Hub }
+
+func (c *checkpointCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- appliedSeqDesc
+	ch <- checkpointSeqDesc
+	ch <- checkpointBytesDesc
+	ch <- checkpointFailuresDesc
+}
+
+func (c *checkpointCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h
+	h.applyMu.Lock()
+	applied := h.appliedSeq
+	h.applyMu.Unlock()
+	ch <- prometheus.MustNewConstMetric(appliedSeqDesc, prometheus.GaugeValue, float64(applied))
+	ch <- prometheus.MustNewConstMetric(checkpointSeqDesc, prometheus.GaugeValue, float64(h.cpSeq.Load()))
+	ch <- prometheus.MustNewConstMetric(checkpointBytesDesc, prometheus.GaugeValue, float64(h.cpBytes.Load()))
+	ch <- prometheus.MustNewConstMetric(checkpointFailuresDesc, prometheus.CounterValue, float64(h.cpFailures.Load()))
 }
