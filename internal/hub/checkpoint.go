@@ -300,9 +300,10 @@ func (h *Hub) openCheckpoints(ctx context.Context, info *jetstream.StreamInfo) (
 		return 0, fmt.Errorf("hub: create object store %s: %w", CheckpointBucket, err)
 	}
 	h.cpStore = store
-	b, err := store.GetBytes(ctx, h.cfg.Name)
+	b, err := h.readCheckpoint(ctx)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		h.log.Info("no checkpoint: replaying the whole stream", "hub", h.cfg.Name, "messages", info.State.Msgs)
+		h.warnAgedOut(info)
 		return 1, nil
 	}
 	var cp *checkpoint
@@ -321,6 +322,7 @@ func (h *Hub) openCheckpoints(ctx context.Context, info *jetstream.StreamInfo) (
 	if err != nil {
 		h.cpFailures.Add(1)
 		h.log.Error("checkpoint unusable: replaying the whole stream instead", "hub", h.cfg.Name, "err", err, "messages", info.State.Msgs)
+		h.warnAgedOut(info)
 		return 1, nil
 	}
 	if first := info.State.FirstSeq; cp.Seq+1 < first && info.State.Msgs > 0 {
@@ -334,6 +336,34 @@ func (h *Hub) openCheckpoints(ctx context.Context, info *jetstream.StreamInfo) (
 	h.log.Info("checkpoint loaded", "hub", h.cfg.Name, "seq", cp.Seq, "nodes", len(cp.Nodes), "series", cp.Metrics.Len(),
 		"taken_at", cp.TakenAt, "replaying", info.State.LastSeq-min(cp.Seq, info.State.LastSeq))
 	return cp.Seq + 1, nil
+}
+
+// readCheckpoint fetches this hub's checkpoint, trying again on errors
+// other than a missing or damaged object (a NATS cluster still electing
+// leaders), since falling back to a full replay then would give up state
+// the stream may no longer hold.
+func (h *Hub) readCheckpoint(ctx context.Context) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		b, err := h.cpStore.GetBytes(ctx, h.cfg.Name)
+		if err == nil || errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrDigestMismatch) || attempt == 3 {
+			return b, err
+		}
+		h.log.Warn("reading the checkpoint failed; trying again", "hub", h.cfg.Name, "err", err, "attempt", attempt)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
+}
+
+// warnAgedOut says so when a full replay starts from a stream that has
+// already dropped messages: what they changed is not in the hub's state.
+func (h *Hub) warnAgedOut(info *jetstream.StreamInfo) {
+	if info.State.FirstSeq > 1 {
+		h.log.Error("the stream no longer holds its first messages (retention or a purge) and there is no usable checkpoint: state they set is lost",
+			"stream_first_seq", info.State.FirstSeq)
+	}
 }
 
 // writeCheckpoint takes and stores a checkpoint unless nothing was applied

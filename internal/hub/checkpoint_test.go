@@ -277,6 +277,19 @@ func TestCheckpointOutlivesStreamRetention(t *testing.T) {
 	if s, ok := h2.reg.one("node-024", true); !ok || s.Data["tag"] != "a" || s.StateVersion != 1 {
 		t.Fatalf("node-024 after restart = %+v, %v", s, ok)
 	}
+	h2.Close()
+
+	// Without a checkpoint of its own, a hub has only what is left of the
+	// stream, and says that the rest is lost.
+	h3, logs := startDurableHub(t, dir, Config{Name: "newcomer"})
+	defer h3.Close()
+	waitReplayed(t, h3)
+	if !strings.Contains(logs.String(), "no longer holds its first messages") {
+		t.Fatalf("no warning about the purged messages:\n%s", logs)
+	}
+	if _, ok := h3.reg.one("node-024", false); ok {
+		t.Fatal("node-024 known without its messages or a checkpoint")
+	}
 }
 
 // A damaged checkpoint is reported and the hub replays the whole stream,
