@@ -84,10 +84,9 @@ func TestMetricDeltasCountOnce(t *testing.T) {
 // A delta resent after JetStream's duplicate window is stored twice in the
 // stream; the hub counts it once, live and when it replays the stream
 // after a restart. The window is shortened to make the test quick.
-// Checkpoints are off, so the restarted hub replays the whole stream
-// (checkpoint_test.go covers restarts from a checkpoint).
 func TestDeltaResentAfterTheDuplicateWindowCountsOnce(t *testing.T) {
 	dir := t.TempDir()
+	// Checkpoints off: the restart below must replay the whole stream.
 	h, err := Start(context.Background(), Config{DataDir: dir, Logger: quiet(), CheckpointInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +132,9 @@ func TestDeltaResentAfterTheDuplicateWindowCountsOnce(t *testing.T) {
 	if got := total(h2); got != 5 {
 		t.Fatalf("after replaying the stream the hub counts %d invocations, want 5", got)
 	}
+}
+
+// Metadata: the fake carries no stream sequence.
+func (m streamMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return nil, jetstream.ErrNotJSMessage
 }

@@ -4,13 +4,40 @@
 // agent reports it, hands operators' desired state to agents, and serves all
 // of it as an HTTP JSON API, Prometheus metrics and a dashboard.
 //
-// The NATS subjects, stream and bucket are described in package wire. The
-// hub derives node state and metrics from the stream; at start it loads
-// its newest checkpoint and replays the stream after it (see Durability),
-// which rebuilds them after a restart and lets several hubs on one NATS
-// cluster each hold the whole fleet. Each node's record keeps the newest state version and the newest metric
+// The NATS subjects, stream and buckets are described in package wire.
+// Each node's record keeps the newest state version and the newest metric
 // delta (lineage, sequence) it applied, so a message applied once is
-// skipped when it comes again, even after JetStream's duplicate window.
+// skipped when it comes again, even after JetStream's duplicate window; a
+// state change whose predecessor has not been applied yet (it was lost or
+// reordered on the way) is skipped too, and applied when the agent sends
+// it again after the predecessor.
+//
+// # Durability
+//
+// Everything the hub knows about the fleet beyond heartbeats is derived
+// from the stream, which with DataDir (or an external cluster) is on
+// disk. Every [Config.CheckpointInterval] (one minute), every
+// [Config.CheckpointEvery] stream messages (10,000) or 64 MiB of them, and
+// at a graceful shutdown the hub stores a checkpoint of that derived state — each node's
+// state, versions and de-duplication watermarks, and the metrics — with
+// the stream sequence it covers, in the key-value bucket
+// edgeinfra-checkpoints (chunked, with a SHA-256 manifest, written to the
+// slot not in use so a crash mid-write keeps the previous one). A restart
+// loads it and replays only the messages after it, so the stream's
+// retention (7 days, 1 GiB) never costs state as long as a hub runs at
+// least once in that time; a hub that stayed down longer logs how many
+// messages it missed. A checkpoint that is missing, damaged, or of an
+// earlier stream means a full replay. The checkpoint is taken between two
+// messages (applyMu), so checkpoint plus replay applies every message
+// exactly once. Several hubs on one NATS cluster each keep their own
+// checkpoint, keyed by Config.Name. Health history and 1- and 5-minute
+// metric windows are not checkpointed: they refill within minutes.
+// Reading a checkpoint is tried three times before a full replay (a full
+// replay gives up what retention dropped, and its next checkpoint would
+// replace the good one); a full replay from a stream that already dropped
+// messages is logged as lost state. edgeinfra_hub_stream_applied_seq,
+// edgeinfra_hub_checkpoint_seq, _bytes and _failures_total in /metrics
+// show whether checkpoints keep up.
 //
 // # Health
 //
@@ -43,73 +70,6 @@
 // GET /api/v1/metrics answers are reused for a second per filter: a
 // fleet-wide answer merges every series' latency sketches, about 250 ms
 // for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
-//
-// # Durability
-//
-// Everything the hub derives from the stream — each node's state (data,
-// lineage, version, update time), its de-duplication watermarks (newest
-// state version and metric delta (lineage, sequence) applied), the
-// functions its series quota counts, and the metrics aggregator — is
-// checkpointed, with the stream sequence it covers, into the JetStream
-// object store bucket [CheckpointBucket] (same storage and replicas as the
-// stream; the object store chunks it, so size is not bounded by the 1 MiB
-// message limit: 10,000 nodes take about 2 MB). Heartbeat-derived fields
-// (region, address, liveness) are not in it: heartbeats are not in the
-// stream, and the next heartbeats restore them within seconds.
-//
-//   - When: every [Config.CheckpointInterval] (a minute), every
-//     [Config.CheckpointEvery] stream messages (10,000) or 64 MiB of them,
-//     and at Close once the consumer has drained; never when nothing was
-//     applied since the last one. A checkpoint that fails is logged and
-//     counted, and the next trigger tries again.
-//   - Consistency: stream messages are applied one at a time under a
-//     mutex, and a checkpoint is copied under the same mutex, so it is
-//     exactly the state after applying the stream up to the sequence it
-//     records. A restart replays from the next sequence (an ordered
-//     consumer with DeliverByStartSequence), so no metric delta is counted
-//     twice or lost; a message seen again later is caught by the restored
-//     watermarks. Only the copy holds the mutex (about 65 ms for 10,000
-//     nodes on a loaded 2-core machine); encoding and the upload do not.
-//   - Atomicity: the object store replaces an object only once all its
-//     chunks are stored, so a hub killed mid-write leaves the previous
-//     checkpoint intact. A killed hub restarts from its newest checkpoint
-//     and replays what came after it; no repair is needed.
-//   - Damage: a checkpoint ends with a CRC-32C and its JSON part is
-//     decoded strictly; one that fails to decode, or that belongs to
-//     another incarnation of the stream (its creation time differs) or
-//     covers a sequence past the stream's end, is logged at error level
-//     ("checkpoint unusable: replaying the whole stream instead"), counted
-//     in edgeinfra_hub_checkpoint_failures_total, and the hub replays the
-//     whole stream. A newer format is refused the same way, so an older
-//     hub never half-reads it. Fields are added to the JSON record, never
-//     renamed: a hub reads older checkpoints with zero values for the new
-//     fields.
-//   - Several hubs: each keeps its own checkpoint, keyed by [Config.Name].
-//     Hubs on one cluster should have different names; two of the same
-//     name would overwrite each other's checkpoints, which is still
-//     correct as long as they run the same limits (each checkpoint
-//     describes the stream up to its sequence), but not recommended.
-//   - Retention: the stream keeps 7 days and 1 GiB (limits retention).
-//     State no longer depends on it: once a checkpoint covers a message,
-//     the message may go. A running hub checkpoints at least every minute
-//     and every 64 MiB, far inside both limits; a hub stopped for longer
-//     than the retention loses the messages that aged out meanwhile, and
-//     says so at start ("the stream no longer holds messages after the
-//     checkpoint", with how many). Start-up time depends on the messages
-//     since the checkpoint, not on the stream's length: with 10,000 nodes
-//     and 60,000 messages, 0.5 to 0.8 s from a checkpoint against 1.4 to
-//     2.8 s replaying the stream (TestStartupTime10kNodes with
-//     EDGEINFRA_STARTUP_BENCH=1, loaded 2-core machine).
-//   - Not covered: operators' desired keys merged into a node's data are
-//     checkpointed with it; the desired-state bucket itself is separate.
-//     Metrics restored from a checkpoint (as from a replay) count in the
-//     current time window, so windowed rates after a restart are
-//     overstated for one window. Without DataDir the embedded server keeps
-//     the stream in memory and checkpoints are off.
-//
-// Progress is exported as edgeinfra_hub_stream_applied_seq and
-// edgeinfra_hub_checkpoint_seq (and _bytes): a checkpoint sequence that
-// stops following the applied one means checkpoints fail.
 //
 // # Security and limits
 //

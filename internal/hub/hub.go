@@ -54,6 +54,18 @@ type Config struct {
 	// checks make the per-node history). Zero means HeartbeatTimeout/10,
 	// between 100ms and 5s.
 	SweepInterval time.Duration
+	// CheckpointInterval is how often the hub stores a checkpoint of the
+	// fleet state and metrics it derived from the stream (and it stores
+	// one at a graceful shutdown), so that a restart replays only the
+	// stream messages after it, and messages that retention has removed
+	// are not needed. Zero means one minute; negative turns checkpoints
+	// off (every start replays the whole stream).
+	CheckpointInterval time.Duration
+	// CheckpointEvery is how many stream messages trigger a checkpoint
+	// before CheckpointInterval is up (64 MiB of them do too), so a burst
+	// cannot outrun checkpoints and the stream's byte limit. Zero means
+	// 10000.
+	CheckpointEvery int
 	// Name identifies this hub in logs and in NATS. Empty means "hub".
 	Name string
 	// MaxSeries bounds the fleet's (function, node) metric series. Zero
@@ -74,17 +86,6 @@ type Config struct {
 	// HeartbeatBurst is how many heartbeats a node may send at once. Zero
 	// means twice HeartbeatRate (at least 1).
 	HeartbeatBurst int
-	// CheckpointInterval is how often the hub writes a checkpoint of the
-	// fleet state it derived from the stream (see "Durability" in the
-	// package documentation); it also writes one every CheckpointEvery
-	// messages and when it closes. Zero means a minute; negative turns
-	// checkpoints off: the hub then replays the whole stream at start.
-	// Without DataDir the embedded server keeps the stream in memory and
-	// checkpoints are off.
-	CheckpointInterval time.Duration
-	// CheckpointEvery is how many stream messages trigger a checkpoint
-	// before CheckpointInterval is up. Zero means 10000.
-	CheckpointEvery int
 	// Logger receives the hub's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
@@ -120,6 +121,25 @@ type Hub struct {
 	agg     *metrics.Aggregator
 	stats   hubStats
 
+	// Stream application and checkpoints (checkpoint.go). applyMu is
+	// held while a stream message is applied and while a checkpoint
+	// copies the state, so a checkpoint is exactly the state after
+	// appliedSeq.
+	applyMu       sync.Mutex
+	appliedSeq    uint64 // guarded by applyMu: the newest stream sequence applied
+	checkpointSeq atomic.Uint64
+	restoredSeq   uint64 // the checkpoint's sequence the hub started from; 0: full replay
+	streamCreated time.Time
+	checkpoints   *checkpointStore // nil: checkpoints off
+	sinceCP       int              // guarded by applyMu: messages since the last checkpoint trigger
+	sinceCPBytes  int              // guarded by applyMu: their bytes
+	checkpointNow chan struct{}    // a checkpoint is due by message count or bytes
+	cpBytes       atomic.Uint64    // size of the newest checkpoint stored by this process
+	cpFailures    atomic.Uint64    // checkpoints not stored, or not usable at start
+	// checkpointsPaused stops storing checkpoints, the one at Close
+	// included, so tests can restart from an older one as after a crash.
+	checkpointsPaused atomic.Bool
+
 	lastReport atomic.Pointer[health.ClusterReport]
 	lastFleet  atomic.Pointer[health.FleetReport]
 
@@ -134,25 +154,6 @@ type Hub struct {
 	httpSrv *http.Server
 	handler http.Handler
 
-	// Stream application and checkpoints (checkpoint.go).
-	applyMu       sync.Mutex // held while a stream message is applied, and while a checkpoint is copied
-	appliedSeq    uint64     // guarded by applyMu: the last stream message applied
-	sinceCP       int        // guarded by applyMu: messages since the last checkpoint trigger
-	sinceCPBytes  int        // guarded by applyMu
-	cpKick        chan struct{}
-	cpStore       jetstream.ObjectStore
-	cpSeq         atomic.Uint64 // the sequence of the newest checkpoint loaded or written
-	cpBytes       atomic.Uint64 // its size, when written by this process
-	cpFailures    atomic.Uint64
-	streamCreated time.Time
-	started       time.Time
-	replayTarget  uint64        // the stream's last sequence at start
-	replayed      chan struct{} // closed once the stream is applied up to replayTarget
-	replayOnce    sync.Once
-	// skipFinalCheckpoint makes Close leave the newest checkpoint as it
-	// is, as a killed hub would (tests).
-	skipFinalCheckpoint atomic.Bool
-
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -166,7 +167,7 @@ type hubStats struct {
 // are ready. The hub runs until Close (or until ctx is cancelled, after
 // which Close still has to be called to wait for it).
 func Start(ctx context.Context, cfg Config) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry(), replayed: make(chan struct{}), started: time.Now()}
+	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry(), checkpointNow: make(chan struct{}, 1)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -309,9 +310,8 @@ func (h *Hub) storage() jetstream.StorageType {
 	return jetstream.FileStorage
 }
 
-// startStreams creates (or finds) the stream and buckets, subscribes to
-// heartbeats, loads the newest checkpoint and replays the stream from the
-// message after it (from its start without one), which rebuilds fleet
+// startStreams creates (or finds) the stream and bucket, subscribes to
+// heartbeats and replays the stream from its start, which rebuilds fleet
 // state and metrics after a restart, then follows it.
 func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	js, err := jetstream.New(h.nc)
@@ -349,48 +349,50 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
 		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
 	}
-	info, err := stream.Info(setupCtx)
+	si, err := stream.Info(setupCtx)
 	if err != nil {
 		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
 	}
-	h.streamCreated = info.Created
-	startSeq := uint64(1)
-	if h.checkpointsEnabled() {
-		if startSeq, err = h.openCheckpoints(setupCtx, info); err != nil {
-			return err
+	h.streamCreated = si.Created
+	consCfg := jetstream.OrderedConsumerConfig{}
+	if h.cfg.CheckpointInterval >= 0 {
+		kv, err := js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
+			Bucket:      wire.CheckpointBucket,
+			Description: "edgeinfra hub checkpoints of the state derived from the stream",
+			Storage:     h.storage(),
+			History:     1,
+			Replicas:    max(h.cfg.StreamReplicas, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("hub: create bucket %s: %w", wire.CheckpointBucket, err)
 		}
-		h.cpKick = make(chan struct{}, 1)
+		h.checkpoints = newCheckpointStore(kv, h.cfg.Name)
+		if seq := h.restoreCheckpoint(setupCtx, si); seq > 0 {
+			consCfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			consCfg.OptStartSeq = seq + 1
+		}
+		every := h.cfg.CheckpointInterval
+		if every == 0 {
+			every = time.Minute
+		}
+		h.wg.Go(func() { h.checkpointLoop(runCtx, every) })
 	}
-	if info.State.Msgs == 0 || info.State.LastSeq < startSeq {
-		h.replayOnce.Do(h.replayDone)
-	} else {
-		h.replayTarget = info.State.LastSeq
-	}
-	occ := jetstream.OrderedConsumerConfig{}
-	if startSeq > 1 {
-		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, startSeq
-	}
-	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, occ)
+	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, consCfg)
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
 	// A 1s idle heartbeat (nats.go's default for ordered consumers is 5s)
 	// notices within 2s that the server holding the consumer is gone, and
 	// recreates it on another; with 5s that took 10s.
-	cc, err := cons.Consume(h.consumeMsg, jetstream.PullHeartbeat(time.Second))
+	cc, err := cons.Consume(h.onStreamMsg, jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("hub: consume: %w", err)
 	}
-	consumerDone := make(chan struct{})
 	h.wg.Go(func() {
-		defer close(consumerDone)
 		<-runCtx.Done()
 		cc.Drain()
 		<-cc.Closed()
 	})
-	if h.cpKick != nil {
-		h.wg.Go(func() { h.checkpointLoop(runCtx, consumerDone) })
-	}
 	return nil
 }
 
@@ -441,9 +443,32 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 	h.stats.heartbeats.Add(1)
 }
 
-// onStreamMsg applies one stream message. A message that cannot be decoded
-// is counted and skipped: it can never become valid.
+// onStreamMsg applies one stream message and notes its sequence for the
+// next checkpoint.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
+	h.applyMu.Lock()
+	h.applyStreamMsg(m)
+	if md, err := m.Metadata(); err == nil {
+		h.appliedSeq = md.Sequence.Stream
+	}
+	h.sinceCP++
+	h.sinceCPBytes += len(m.Data())
+	due := h.sinceCP >= h.checkpointEvery() || h.sinceCPBytes >= checkpointBytes
+	if due {
+		h.sinceCP, h.sinceCPBytes = 0, 0
+	}
+	h.applyMu.Unlock()
+	if due {
+		select {
+		case h.checkpointNow <- struct{}{}:
+		default: // one is due already
+		}
+	}
+}
+
+// applyStreamMsg applies one stream message. A message that cannot be
+// decoded is counted and skipped: it can never become valid.
+func (h *Hub) applyStreamMsg(m jetstream.Msg) {
 	subject := m.Subject()
 	id, err := wire.NodeFromSubject(subject)
 	isState := strings.HasPrefix(subject, wire.StateSubject(""))
@@ -655,6 +680,13 @@ func (h *Hub) shutdown() {
 			h.cancel()
 		}
 		h.wg.Wait()
+		if h.checkpoints != nil && h.nc.IsConnected() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := h.writeCheckpoint(ctx); err != nil {
+				h.log.Warn("no checkpoint at shutdown; the next start replays more of the stream", "err", err)
+			}
+			cancel()
+		}
 		if h.nc != nil {
 			_ = h.nc.Drain()
 			for h.nc.IsDraining() {
