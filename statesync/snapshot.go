@@ -37,7 +37,7 @@ func (s *Synchronizer) Export() Snapshot {
 		PullsApplied:  s.pullsApplied,
 	}
 	for i, ch := range s.pending {
-		snap.Pending[i] = Change{Version: ch.Version, Data: cloneMap(ch.Data), At: ch.At, From: ch.From}
+		snap.Pending[i] = Change{Version: ch.Version, Data: cloneMap(ch.Data), At: ch.At}
 	}
 	h := s.history
 	if len(h) > s.maxHistory {
@@ -50,9 +50,7 @@ func (s *Synchronizer) Export() Snapshot {
 // Restore returns a Synchronizer holding snap, configured by opts. It checks
 // that snap is consistent: versions are not negative, pending versions
 // strictly increase and do not exceed the local version (they need not be
-// contiguous: a coalesced change stands for several versions), a change's
-// From, when set, lies after the version before it and at most at its own
-// (a snapshot without From gets it for every change but the first), history
+// contiguous: a coalesced change stands for several versions), history
 // events are pushes or pulls, and no more pulls were applied than made. A
 // queue longer than opts' MaxPending is coalesced, as UpdateLocal would, and
 // a history longer than opts' HistorySize keeps its newest events. A
@@ -76,9 +74,6 @@ func Restore(opts Options, snap Snapshot) (*Synchronizer, error) {
 		if ch.Version > snap.State.Version {
 			return nil, fmt.Errorf("%w: pending change %d has version %d beyond the local version %d", ErrInvalidSnapshot, i, ch.Version, snap.State.Version)
 		}
-		if ch.From != 0 && (ch.From <= prev || ch.From > ch.Version) {
-			return nil, fmt.Errorf("%w: pending change %d covers versions %d..%d, which must lie after version %d and end at its own", ErrInvalidSnapshot, i, ch.From, ch.Version, prev)
-		}
 		prev = ch.Version
 	}
 	if snap.PullsApplied > snap.Pulls {
@@ -98,18 +93,12 @@ func Restore(opts Options, snap Snapshot) (*Synchronizer, error) {
 	s.remoteVersion = snap.RemoteVersion
 	s.updatedAt = snap.State.UpdatedAt
 	s.coalesced = snap.Coalesced
-	for i, ch := range snap.Pending {
+	for _, ch := range snap.Pending {
 		data := cloneMap(ch.Data)
 		if data == nil {
 			data = map[string]any{}
 		}
-		from := ch.From
-		if from == 0 && i > 0 {
-			// An older snapshot: every change but the first starts right
-			// after the one before it.
-			from = snap.Pending[i-1].Version + 1
-		}
-		s.pending = append(s.pending, Change{Version: ch.Version, Data: data, At: ch.At, From: from})
+		s.pending = append(s.pending, Change{Version: ch.Version, Data: data, At: ch.At})
 	}
 	for len(s.pending) > s.maxPending {
 		s.coalesceOldest()

@@ -52,7 +52,7 @@ func (s *Synchronizer) UpdateLocal(data map[string]any) State {
 	s.localVersion++
 	s.updatedAt = now
 	mergeInto(s.data, data)
-	ch := Change{Version: s.localVersion, Data: cloneMap(data), At: now, From: s.localVersion}
+	ch := Change{Version: s.localVersion, Data: cloneMap(data), At: now}
 	if ch.Data == nil {
 		ch.Data = map[string]any{}
 	}
@@ -75,7 +75,7 @@ func (s *Synchronizer) coalesceOldest() {
 	for k, v := range newer.Data {
 		merged[k] = v
 	}
-	s.pending[1] = Change{Version: newer.Version, Data: merged, At: newer.At, From: older.From}
+	s.pending[1] = Change{Version: newer.Version, Data: merged, At: newer.At}
 	s.pending[0] = Change{}
 	s.pending = s.pending[1:]
 	s.coalesced++
@@ -129,7 +129,7 @@ func (s *Synchronizer) PendingChanges() []Change {
 	defer s.mu.Unlock()
 	out := make([]Change, len(s.pending))
 	for i, ch := range s.pending {
-		out[i] = Change{Version: ch.Version, Data: cloneMap(ch.Data), At: ch.At, From: ch.From}
+		out[i] = Change{Version: ch.Version, Data: cloneMap(ch.Data), At: ch.At}
 	}
 	return out
 }

@@ -17,14 +17,6 @@ type Change struct {
 	Version int64          `json:"version"` // the local version this change produced
 	Data    map[string]any `json:"data"`    // the keys it set
 	At      time.Time      `json:"at"`
-	// From is the oldest local version the change stands for: Version for
-	// one update, less for a coalesced change, which covers the versions
-	// From..Version. A receiver that has applied version From-1 (or later)
-	// can apply the change and be exactly at Version, which lets it tell a
-	// gap (a change still in flight) from a coalesced change. Zero means
-	// unknown: a change restored from a snapshot written before From
-	// existed, at the head of the queue.
-	From int64 `json:"from,omitempty"`
 }
 
 // EventKind tells pushes from pulls in the sync history.

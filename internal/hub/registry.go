@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/edgeinfra/edgeinfra/health"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
@@ -27,10 +30,18 @@ type record struct {
 	lineage      uint64 // the agent state lineage the versions belong to
 	stateVersion int64  // the newest agent version applied
 	stateUpdated time.Time
-	// held are changes of this lineage that arrived before a version they
-	// follow (their Prev is past stateVersion), waiting for it.
-	held      []wire.StateChange
-	heldSince time.Time // when held last became non-empty
+
+	// The newest metric delta merged, by its message ID's lineage and
+	// sequence number: agents send deltas in order, so one at or below it
+	// was counted already. Together with lineage and stateVersion this is
+	// what makes applying the stream exactly-once in effect beyond
+	// JetStream's duplicate window, so it belongs in any checkpoint of the
+	// registry.
+	metricsLineage uint64
+	metricsSeq     uint64
+
+	hbLimit    *rate.Limiter // the node's heartbeat bucket; nil: no limit
+	rateLogged atomic.Int64  // unix nanoseconds of the last rate log line
 }
 
 // registry holds the fleet. It is the only mutable fleet state of the hub.
@@ -40,12 +51,10 @@ type registry struct {
 	// order is every record sorted by node ID, so that listings need no
 	// sort: a node joins once, a listing happens every poll.
 	order []*record
-	// gapsSkipped counts held changes applied without the versions before
-	// them (see releaseOldest).
-	gapsSkipped uint64
-	// onApply, when set, is called with r.mu held for every state change
-	// applied, in the order applied.
-	onApply func(nodeID string, lineage uint64, version int64)
+
+	// Set before use (configureLimits), then read-only.
+	maxNodes         int                  // admit's bound; 0: none
+	heartbeatLimiter func() *rate.Limiter // a new node's bucket; nil: none
 }
 
 func newRegistry() *registry { return &registry{nodes: map[string]*record{}} }
@@ -54,11 +63,45 @@ func (r *registry) get(id string) *record {
 	rec := r.nodes[id]
 	if rec == nil {
 		rec = &record{node: node.Node{ID: id, Status: node.Online}, data: map[string]any{}}
+		if r.heartbeatLimiter != nil {
+			rec.hbLimit = r.heartbeatLimiter()
+		}
 		r.nodes[id] = rec
 		i, _ := slices.BinarySearchFunc(r.order, id, func(rec *record, id string) int { return strings.Compare(rec.node.ID, id) })
 		r.order = slices.Insert(r.order, i, rec)
 	}
 	return rec
+}
+
+// admit reports whether the registry tracks id, adding it if it is below
+// maxNodes.
+func (r *registry) admit(id string) bool {
+	r.mu.RLock()
+	known := r.nodes[id] != nil
+	r.mu.RUnlock()
+	if known {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.nodes[id] == nil && r.maxNodes > 0 && len(r.nodes) >= r.maxNodes {
+		return false
+	}
+	r.get(id)
+	return true
+}
+
+// allowHeartbeat takes a token from id's heartbeat bucket at now. Unknown
+// nodes pass (their first heartbeat goes through admit). logged is where
+// to note a log line about the node's refusals.
+func (r *registry) allowHeartbeat(id string, now time.Time) (ok bool, logged *atomic.Int64) {
+	r.mu.RLock()
+	rec := r.nodes[id]
+	r.mu.RUnlock()
+	if rec == nil || rec.hbLimit == nil {
+		return true, nil
+	}
+	return rec.hbLimit.AllowN(now, 1), &rec.rateLogged
 }
 
 // heartbeat records h, received at now. A heartbeat from an older agent run
@@ -101,169 +144,64 @@ func (r *registry) setLiveness(states []health.NodeState) {
 	}
 }
 
-// heldLimit bounds the changes held per node while they wait for the
-// versions they follow. An agent has at most its push window in flight, far
-// fewer; past the bound the hub stops waiting for the oldest gap (see
-// releaseOldest) rather than grow without end.
-const heldLimit = 4096
+// stateResult is what applyState did with a change.
+type stateResult int
 
-// applyState merges a pushed change if it is newer than what was applied,
-// and reports how many changes it applied (c and the held changes c let
-// through) and whether it held c back.
-//
-// Versions may skip: the agent coalesces changes past its queue bound, and
-// a coalesced change carries every key of the versions it covers, from
-// c.Prev+1 to c.Version. So a change applies when it is newer than what was
-// applied and covers everything after it (c.Prev at most the applied
-// version). A change that arrives before a version it follows (the agent
-// pushes several at once, and a lost one is resent after later ones landed)
-// is held until that version arrives, so no key is skipped and no older
-// version is ever applied after a newer one. A newer lineage (an agent that
-// lost its data) restarts the versions; an older one is stale.
-func (r *registry) applyState(c wire.StateChange) (applied int, held bool) {
+const (
+	stateApplied stateResult = iota
+	stateStale               // at or below the applied version, or of an older lineage: a duplicate
+	stateGap                 // its Base is above the applied version: a predecessor is missing
+)
+
+// applyState merges a pushed change if it is newer than what was applied.
+// Versions may skip (the agent coalesces changes past its queue bound, and
+// a coalesced change carries every key it absorbed), so newer is enough as
+// long as the change's Base is applied: a change whose predecessor is
+// missing is left for its republished copy. A
+// newer lineage (an agent that lost its data) restarts the versions; an
+// older one is stale.
+func (r *registry) applyState(c wire.StateChange) stateResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.get(c.NodeID)
 	switch {
 	case c.Lineage < rec.lineage:
-		return 0, false
+		return stateStale
 	case c.Lineage > rec.lineage:
-		rec.lineage, rec.stateVersion, rec.held = c.Lineage, 0, nil
+		rec.lineage, rec.stateVersion = c.Lineage, 0
 	}
 	if c.Version <= rec.stateVersion {
-		return 0, false
+		return stateStale
 	}
-	if c.Prev > rec.stateVersion {
-		for _, h := range rec.held {
-			if h.Prev == c.Prev && h.Version == c.Version {
-				return 0, false // the stream's de-duplication window has passed
-			}
-		}
-		if len(rec.held) == 0 {
-			rec.heldSince = time.Now()
-		}
-		rec.held = append(rec.held, c)
-		if len(rec.held) > heldLimit {
-			applied = r.releaseOldest(rec)
-		}
-		return applied, true
+	if c.Base > rec.stateVersion {
+		// A predecessor has not arrived (lost in transit while this one got
+		// through): applying this would leave a gap. The agent republishes
+		// both in a new attempt, so this copy is skipped, not lost.
+		return stateGap
 	}
-	r.applyLocked(rec, c)
-	return 1 + r.drainHeld(rec), false
-}
-
-// applyLocked merges c into rec; r.mu is held and c is newer than rec.
-func (r *registry) applyLocked(rec *record, c wire.StateChange) {
 	maps.Copy(rec.data, c.Data)
 	rec.stateVersion = c.Version
 	rec.stateUpdated = c.At
-	if r.onApply != nil {
-		r.onApply(rec.node.ID, rec.lineage, c.Version)
-	}
+	return stateApplied
 }
 
-// drainHeld applies the held changes that now follow the applied version,
-// the one reaching furthest first, drops those the applied version has
-// passed, and returns how many it applied.
-func (r *registry) drainHeld(rec *record) int {
-	n := 0
-	for len(rec.held) > 0 {
-		best := -1
-		kept := rec.held[:0]
-		for _, h := range rec.held {
-			if h.Version <= rec.stateVersion {
-				continue // covered by what was applied
-			}
-			kept = append(kept, h)
-			if h.Prev <= rec.stateVersion && (best < 0 || h.Version > kept[best].Version) {
-				best = len(kept) - 1
-			}
-		}
-		clear(rec.held[len(kept):])
-		rec.held = kept
-		if best < 0 {
-			break
-		}
-		c := rec.held[best]
-		rec.held = slices.Delete(rec.held, best, best+1)
-		r.applyLocked(rec, c)
-		n++
-	}
-	if len(rec.held) == 0 {
-		rec.held = nil
-	}
-	return n
-}
-
-// releaseOldest stops waiting for the versions before the held change that
-// follows the oldest version, applies it and what it lets through, and
-// returns how many changes it applied. The versions it stops waiting for
-// are lost to the hub, which is why it is only done when they cannot come:
-// past heldLimit, and when a replay of the stream ends with changes still
-// held (their predecessors have aged out of the stream).
-func (r *registry) releaseOldest(rec *record) int {
-	if len(rec.held) == 0 {
-		return 0
-	}
-	oldest := 0
-	for i, h := range rec.held {
-		if h.Prev < rec.held[oldest].Prev || h.Prev == rec.held[oldest].Prev && h.Version > rec.held[oldest].Version {
-			oldest = i
-		}
-	}
-	c := rec.held[oldest]
-	rec.held = slices.Delete(rec.held, oldest, oldest+1)
-	r.gapsSkipped++
-	r.applyLocked(rec, c)
-	return 1 + r.drainHeld(rec)
-}
-
-// releaseHeld applies every held change, skipping the gaps before them,
-// and returns how many changes it applied. The hub calls it when it has
-// replayed the stream: a change still held then follows versions the
-// stream no longer has.
-func (r *registry) releaseHeld() int {
+// acceptDelta reports whether the metric delta (lineage, seq) of node id,
+// which admit let in, is new, and if so records it as the newest: a delta
+// at or below the newest of its lineage, or of an older lineage, was
+// counted already (a resend after a lost acknowledgement, a restart, or an
+// agent that stayed down past the stream's duplicate window).
+func (r *registry) acceptDelta(id string, lineage, seq uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, rec := range r.order {
-		for len(rec.held) > 0 {
-			n += r.releaseOldest(rec)
-		}
+	rec := r.get(id)
+	switch {
+	case lineage < rec.metricsLineage:
+		return false
+	case lineage == rec.metricsLineage && seq <= rec.metricsSeq:
+		return false
 	}
-	return n
-}
-
-// releaseUnanchored releases the held changes of every node of which
-// nothing of its current lineage has been applied and whose changes have
-// been held since before cutoff, and returns how many changes it applied.
-// That is a hub that lost the start of a lineage (a hub without DataDir
-// restarted, and agents carry on where they were): the versions before the
-// held ones will never come. A lineage that has begun at the hub waits for
-// its gaps however long, because its agent resends them.
-func (r *registry) releaseUnanchored(cutoff time.Time) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, rec := range r.order {
-		if rec.stateVersion == 0 && len(rec.held) > 0 && rec.heldSince.Before(cutoff) {
-			for len(rec.held) > 0 {
-				n += r.releaseOldest(rec)
-			}
-		}
-	}
-	return n
-}
-
-// heldCount returns how many changes are held, and how many gaps the
-// registry stopped waiting for, for the hub's counters.
-func (r *registry) heldCount() (held int, gapsSkipped uint64) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, rec := range r.order {
-		held += len(rec.held)
-	}
-	return held, r.gapsSkipped
+	rec.metricsLineage, rec.metricsSeq = lineage, seq
+	return true
 }
 
 // setDesired merges operator-set keys into the hub's view of the node.

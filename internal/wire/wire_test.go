@@ -30,6 +30,31 @@ func TestValidNodeID(t *testing.T) {
 	}
 }
 
+func TestValidFunctionIDAndRegion(t *testing.T) {
+	tests := []struct {
+		s              string
+		fnOK, regionOK bool
+	}{
+		{"resize", true, true},
+		{"", false, true},
+		{"图像/缩放 v2", true, true},
+		{strings.Repeat("f", MaxFunctionLen), true, false},
+		{strings.Repeat("f", MaxFunctionLen+1), false, false},
+		{strings.Repeat("r", MaxRegionLen), true, true},
+		{"a\nb", false, false},
+		{"a\x00b", false, false},
+		{"\xff", false, false},
+	}
+	for _, tt := range tests {
+		if err := ValidFunctionID(tt.s); (err == nil) != tt.fnOK || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("ValidFunctionID(%q) = %v, want ok=%v", tt.s, err, tt.fnOK)
+		}
+		if err := ValidRegion(tt.s); (err == nil) != tt.regionOK {
+			t.Errorf("ValidRegion(%q) = %v, want ok=%v", tt.s, err, tt.regionOK)
+		}
+	}
+}
+
 func TestSubjects(t *testing.T) {
 	if got := HeartbeatSubject("n1"); got != "edgeinfra.hb.n1" {
 		t.Fatalf("HeartbeatSubject = %q", got)
@@ -69,10 +94,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing data", `{"v":1,"node_id":"a"} {}`, hb, "data after"},
 		{"wrong version", `{"v":2,"node_id":"a"}`, hb, "version 2"},
 		{"bad node", `{"v":1,"node_id":"a.b"}`, hb, "node ID"},
+		{"long region", `{"v":1,"node_id":"a","region":"` + strings.Repeat("r", MaxRegionLen+1) + `"}`, hb, "region of 65 bytes"},
+		{"control in region", `{"v":1,"node_id":"a","region":"eu\u0007"}`, hb, "control character"},
+		{"long status", `{"v":1,"node_id":"a","status":"` + strings.Repeat("s", 33) + `"}`, hb, "status of 33 bytes"},
 		{"oversized", `"` + strings.Repeat("x", MaxMessageSize) + `"`, hb, "over the limit"},
 		{"state version zero", `{"v":1,"node_id":"a","version":0,"data":{}}`, sc, "must be positive"},
-		{"prev not below version", `{"v":1,"node_id":"a","version":3,"prev":3,"data":{}}`, sc, "prev must be"},
-		{"negative prev", `{"v":1,"node_id":"a","version":3,"prev":-1,"data":{}}`, sc, "prev must be"},
 		{"empty key", `{"v":1,"node_id":"a","version":1,"data":{"":1}}`, sc, "state key"},
 		{"data null", `null`, data, "got null"},
 		{"data not object", `[1]`, data, "cannot unmarshal"},
@@ -85,23 +111,6 @@ func TestDecodeErrors(t *testing.T) {
 				t.Fatalf("error = %v, want ErrInvalid mentioning %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestStateChangeMsgID(t *testing.T) {
-	tests := []struct {
-		prev, version int64
-		want          string
-	}{
-		{4, 5, "n.s.7.5"},   // follows directly: the plain ID
-		{0, 1, "n.s.7.1"},   // the first change
-		{2, 5, "n.s.7.2-5"}, // coalesced 3..5
-		{0, 5, "n.s.7.0-5"}, // start unknown
-	}
-	for _, tt := range tests {
-		if got := StateChangeMsgID("n", 7, tt.prev, tt.version); got != tt.want {
-			t.Errorf("StateChangeMsgID(n, 7, %d, %d) = %q, want %q", tt.prev, tt.version, got, tt.want)
-		}
 	}
 }
 
@@ -126,20 +135,19 @@ func TestNormalizeNumbers(t *testing.T) {
 func FuzzDecoders(f *testing.F) {
 	f.Add([]byte(`{"v":1,"node_id":"a","status":"online","epoch":1,"seq":1,"sent_at":"2026-01-01T00:00:00Z","sync":{"local_version":1,"remote_version":0,"pending":0}}`))
 	f.Add([]byte(`{"v":1,"node_id":"a","version":3,"data":{"k":[1,{"x":null}]},"at":"2026-01-01T00:00:00Z"}`))
-	f.Add([]byte(`{"v":1,"node_id":"a","version":9,"prev":4,"data":{"k":1},"at":"2026-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"node_id":"a","version":3,"data":{"k":"v"},"updated_at":"2026-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"a":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := DecodeHeartbeat(b); err == nil {
-			if ValidNodeID(h.NodeID) != nil {
-				t.Fatalf("accepted heartbeat with invalid node %q", h.NodeID)
+			if ValidNodeID(h.NodeID) != nil || ValidRegion(h.Region) != nil {
+				t.Fatalf("accepted heartbeat with invalid node %q or region %q", h.NodeID, h.Region)
 			}
 			if _, err := Encode(h); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if c, err := DecodeStateChange(b); err == nil {
-			if c.Version <= 0 || c.Prev < 0 || c.Prev >= c.Version || CheckData(c.Data) != nil {
+			if c.Version <= 0 || CheckData(c.Data) != nil {
 				t.Fatalf("accepted invalid state change %+v", c)
 			}
 			if _, err := Encode(c); err != nil {
@@ -152,5 +160,53 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 		_, _ = DecodeData(b)
+	})
+}
+
+func TestParseMetricsMsgID(t *testing.T) {
+	tests := []struct {
+		id           string
+		node         string
+		lineage, seq uint64
+		ok           bool
+	}{
+		{MetricsMsgID("edge-1", 1700000000000000000, 7), "edge-1", 1700000000000000000, 7, true},
+		{"n.m.0.1", "n", 0, 1, true},
+		{"n.m.1.0", "", 0, 0, false}, // sequences start at 1
+		{"n.s.1.2", "", 0, 0, false}, // a state message ID
+		{"n.m.1", "", 0, 0, false},
+		{"n.m.x.2", "", 0, 0, false},
+		{"n.m.1.-2", "", 0, 0, false},
+		{"bad node.m.1.2", "", 0, 0, false},
+		{"", "", 0, 0, false},
+	}
+	for _, tt := range tests {
+		node, lineage, seq, err := ParseMetricsMsgID(tt.id)
+		if (err == nil) != tt.ok || node != tt.node || lineage != tt.lineage || seq != tt.seq {
+			t.Errorf("ParseMetricsMsgID(%q) = %q, %d, %d, %v; want %q, %d, %d, ok %v", tt.id, node, lineage, seq, err, tt.node, tt.lineage, tt.seq, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseMetricsMsgID(%q) error %v does not wrap ErrInvalid", tt.id, err)
+		}
+	}
+}
+
+func FuzzParseMetricsMsgID(f *testing.F) {
+	f.Add("edge-1.m.1700000000000000000.7")
+	f.Add("n.m.1.0")
+	f.Add("a.b.c.d.e")
+	f.Fuzz(func(t *testing.T, id string) {
+		node, lineage, seq, err := ParseMetricsMsgID(id)
+		if err != nil {
+			return
+		}
+		if back := MetricsMsgID(node, lineage, seq); back != id {
+			// Leading zeros or a '+' parse but print differently; the
+			// parsed values must still round-trip.
+			n2, l2, s2, err := ParseMetricsMsgID(back)
+			if err != nil || n2 != node || l2 != lineage || s2 != seq {
+				t.Fatalf("%q parsed to %q, %d, %d, which does not round-trip (%v)", id, node, lineage, seq, err)
+			}
+		}
 	})
 }
