@@ -109,6 +109,7 @@ type Agent struct {
 	// write) against taking the aggregator's delta (write side).
 	invMu     sync.RWMutex
 	pushMu    sync.Mutex
+	pushKick  chan struct{}  // a token asks the push loop to push now
 	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
 	memOutbox []pendingDelta // guarded by pushMu
 	unqueued  *takenDelta    // guarded by pushMu: a delta taken but not yet in the outbox
@@ -163,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), pushKick: make(chan struct{}, 1)}
 	a.stateAttempt.Store(a.epoch)
 	if a.log == nil {
 		a.log = slog.Default()
@@ -261,7 +262,10 @@ func (a *Agent) Reconnect() error {
 				a.log.Warn("lost the hub; working offline", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			a.log.Info("reconnected to the hub")
+			a.pushNow()
+		}),
 	)...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)

@@ -79,3 +79,19 @@ func TestCatchUpDurable(t *testing.T) {
 		t.Errorf("hub seq = %v, want %d", got, n)
 	}
 }
+
+// TestPushAfterReconnect checks that a reconnect starts a push at once:
+// with an hour between pushes, a change made while the link was cut
+// reaches the hub soon after it returns.
+func TestPushAfterReconnect(t *testing.T) {
+	h, p := behindProxy(t)
+	a := startAgent(t, Config{HubURL: p.URL(), ID: "n1", PushInterval: time.Hour})
+	eventually(t, "agent connected", func() bool { return a.currentLink().nc.IsConnected() })
+	p.SetMode(faultproxy.Cut)
+	eventually(t, "agent sees the cut", func() bool { return !a.currentLink().nc.IsConnected() })
+	if _, err := a.UpdateState(map[string]any{"k": "while cut"}); err != nil {
+		t.Fatal(err)
+	}
+	p.SetMode(faultproxy.Up)
+	eventually(t, "the change at the hub", func() bool { return hubState(t, h, "n1").Version == 1 })
+}

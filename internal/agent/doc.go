@@ -62,11 +62,14 @@
 //
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).
-// Every [Config.PushInterval] ([Agent.Flush]) it publishes its pending state
-// changes, oldest first, to the hub's JetStream stream, up to 2048 in
-// flight at once, and calls ConfirmSync with the highest version up to
-// which the stream acknowledged every change in order (writing the store
-// once per 2048, not once per change); then the metric delta (metrics
+// Every [Config.PushInterval] ([Agent.Flush]), and at once after NATS
+// reconnects, it publishes its pending state changes, oldest first, to the
+// hub's JetStream stream, up to 2048 in flight at once, and calls
+// ConfirmSync with the highest version up to which the stream acknowledged
+// every change in order (in memory every 2048 changes, in the store once
+// at the end of the round: a snapshot write costs in proportion to the
+// queue, and a crash before it only resends changes the hub has passed);
+// then the metric delta (metrics
 // TakeDelta, binary encoded). Both carry de-duplication message IDs, so a
 // resend after a lost acknowledgement is dropped by the stream rather
 // than counted twice. A change stored out of order (its predecessor lost
@@ -79,7 +82,9 @@
 // changes queued during a cut reach the hub about 1.5 s (1.2-2.3 s on a
 // loaded 2-core machine) after the link returns, NATS reconnect included
 // (TestCatchUpAfterCut with EDGEINFRA_CONVERGE_CHANGES=100000; the default
-// run uses 20,000). Desired state set at
+// run uses 20,000). With agent and hub on disk and the default push
+// interval (TestCatchUpDurable) the same catch-up costs about 2.7 s of CPU
+// for agent, NATS server and hub together. Desired state set at
 // the hub is watched in the hub's key-value bucket and offered to
 // statesync ApplyRemote, which applies it by [Config.Strategy].
 //

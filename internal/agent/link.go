@@ -54,8 +54,20 @@ func (a *Agent) pushLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.pushKick:
 		}
 		a.Flush(ctx)
+	}
+}
+
+// pushNow makes the push loop push at once rather than at its next tick:
+// after a reconnect, what queued while the hub was away should not wait up
+// to a PushInterval more (a second by default, half of the catch-up time
+// a long partition leaves). It does not block.
+func (a *Agent) pushNow() {
+	select {
+	case a.pushKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -86,8 +98,13 @@ const stateWindow = 2048
 
 // pushState publishes every pending change, oldest first, with up to
 // stateWindow of them in flight at once, and confirms the highest version
-// up to which the stream has acknowledged every change, in order (once per window,
-// so the store is written once per window, not once per change). A change
+// up to which the stream has acknowledged every change, in order: in
+// memory once per window, and in the store once, when the round ends. A
+// snapshot write costs in proportion to the queue, so a write per window
+// made a 100,000-change catch-up spend most of its time rewriting the
+// queue; a crash before the write only means that the restarted agent
+// sends changes the stream already has again, which the hub ignores as
+// versions it has passed. A change
 // leaves the pending queue only when it and everything before it are in
 // the stream. On a failure the round stops and the attempt number moves
 // on, so the next round's copies get new message IDs: a change that got
@@ -105,7 +122,7 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 		ack     jetstream.PubAckFuture
 	}
 	queue := make([]inflight, 0, min(len(pending), stateWindow))
-	confirmed, persisted := int64(0), int64(0)
+	confirmed, released := int64(0), int64(0) // released: confirmed in memory
 	timeout := time.NewTimer(a.cfg.PushTimeout)
 	defer timeout.Stop()
 	// settle waits for the oldest change in flight. The stream must have
@@ -156,19 +173,17 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 		if err = settle(); err != nil {
 			break
 		}
-		if confirmed-persisted >= stateWindow {
-			if err = a.confirm(confirmed); err != nil {
-				break
-			}
-			persisted = confirmed
+		if confirmed-released >= stateWindow {
+			_ = a.confirm(confirmed, false) // cannot fail: no store write
+			released = confirmed
 		}
 	}
 	for err == nil && len(queue) > 0 {
 		timeout.Reset(a.cfg.PushTimeout)
 		err = settle()
 	}
-	if confirmed > persisted {
-		if cerr := a.confirm(confirmed); err == nil {
+	if confirmed > 0 {
+		if cerr := a.confirm(confirmed, true); err == nil {
 			err = cerr
 		}
 	}
@@ -178,10 +193,15 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 	return err
 }
 
-func (a *Agent) confirm(version int64) error {
+// confirm removes the changes up to version from the pending queue and,
+// with persist, writes the synchronizer to the store.
+func (a *Agent) confirm(version int64, persist bool) error {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
 	a.sync.ConfirmSync(version)
+	if !persist {
+		return nil
+	}
 	return a.persistLocked()
 }
 
