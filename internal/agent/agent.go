@@ -49,6 +49,11 @@ type Config struct {
 	CacheSize int
 	// Logger receives the agent's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Creds is the agent's credentials file, as `edgeinfra hub creds
+	// create` writes it (an nkey seed file). Empty means none, for a hub
+	// that does not require credentials. The file is re-read at every
+	// connection attempt.
+	Creds string
 }
 
 // Agent runs on an edge node: it serves the local cache, metrics and state
@@ -84,6 +89,10 @@ type Agent struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	closed atomic.Bool
+
+	refusedOnce sync.Once
+	refused     chan struct{} // closed when the hub refuses the credentials
+	refusedErr  error         // set before refused is closed
 }
 
 // link is one NATS connection with its JetStream handle.
@@ -114,7 +123,10 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	if err := checkCreds(cfg.Creds, cfg.ID); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), refused: make(chan struct{})}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -188,8 +200,11 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL,
-		nats.Name("edgeinfra-agent-"+a.cfg.ID),
+	opts := []nats.Option{
+		nats.Name("edgeinfra-agent-" + a.cfg.ID),
+		// Replies come under a prefix of this node's own, which its
+		// subscribe permission covers (wire.AgentPermissions).
+		nats.CustomInboxPrefix(wire.InboxPrefix(a.cfg.ID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
@@ -200,7 +215,17 @@ func (a *Agent) Reconnect() error {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
-	)
+		nats.ClosedHandler(a.onClosed),
+		nats.ErrorHandler(a.onAsyncError),
+	}
+	if a.cfg.Creds != "" {
+		opt, err := nats.NkeyOptionFromSeed(a.cfg.Creds)
+		if err != nil {
+			return fmt.Errorf("agent: --creds %s: %w", a.cfg.Creds, err)
+		}
+		opts = append(opts, opt)
+	}
+	nc, err := nats.Connect(a.cfg.HubURL, opts...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// Auth says when the embedded NATS server requires agent credentials
+	// (see the package documentation, Security). The zero value is
+	// AuthAuto. With NATSURL the cluster's own configuration decides, and
+	// AuthRequired is an error.
+	Auth AuthMode
+	// CredentialsPoll is how often the credentials store under DataDir is
+	// checked for created and revoked agents. Zero means 1s.
+	CredentialsPoll time.Duration
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -71,6 +80,7 @@ type Hub struct {
 	timeout time.Duration
 
 	ns      *server.Server // nil with an external NATS
+	auth    *natsAuth      // nil with an external NATS
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	desired jetstream.KeyValue
@@ -142,6 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.wg.Go(func() { h.sweepLoop(runCtx) })
+	h.wg.Go(func() { h.watchCredentials(runCtx, cmp.Or(cfg.CredentialsPoll, time.Second)) })
 	h.wg.Go(func() { _ = h.tracker.Run(runCtx) })
 	events, stopEvents := h.tracker.Subscribe(256)
 	h.wg.Go(func() { h.logTransitions(runCtx, events, stopEvents) })
@@ -159,6 +170,9 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 
 func (h *Hub) startNATS() error {
 	url := h.cfg.NATSURL
+	if url != "" && h.cfg.Auth == AuthRequired {
+		return errors.New("hub: --auth required manages the embedded NATS server's users; with --nats-url the cluster's configuration does (see 'edgeinfra hub creds template')")
+	}
 	opts := []nats.Option{nats.Name("edgeinfra-" + h.cfg.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if url == "" {
 		host, port, err := splitHostPort(h.cfg.NATSListen, "127.0.0.1", server.RANDOM_PORT)
@@ -183,6 +197,11 @@ func (h *Hub) startNATS() error {
 			}
 			sopts.StoreDir = dir // only the server's metadata: streams are in memory
 		}
+		authOpts, err := h.setupAuth(sopts)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, authOpts...)
 		ns, err := server.NewServer(sopts)
 		if err != nil {
 			return fmt.Errorf("hub: embedded NATS: %w", err)
