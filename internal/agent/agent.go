@@ -207,7 +207,7 @@ func (a *Agent) Reconnect() error {
 		nats.CustomInboxPrefix(wire.InboxPrefix(a.cfg.ID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectWait(500 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
