@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,26 @@ func ParseAuthMode(s string) (AuthMode, error) {
 		return AuthMode(s), nil
 	}
 	return "", fmt.Errorf("--auth %q: want auto, required or off", s)
+}
+
+// externalCreds returns the client option for the hub's credentials file
+// for an external cluster: a .creds file (a user JWT and its seed, for a
+// cluster in operator mode) or an nkey seed file.
+func externalCreds(path string) (nats.Option, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("hub: --nats-creds: %w", err)
+	}
+	isJWT := bytes.Contains(b, []byte("NATS USER JWT"))
+	clear(b)
+	if isJWT {
+		return nats.UserCredentials(path), nil
+	}
+	o, err := nats.NkeyOptionFromSeed(path)
+	if err != nil {
+		return nil, fmt.Errorf("hub: --nats-creds %s: want an nkey seed or .creds file: %w", path, err)
+	}
+	return o, nil
 }
 
 // natsAuth is the embedded server's authentication: the hub's own

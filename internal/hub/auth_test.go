@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -477,4 +478,56 @@ func TestAuthConfigErrors(t *testing.T) {
 			t.Errorf("Start(%+v) = %v, want an error mentioning %q", tt.cfg, err, tt.want)
 		}
 	}
+}
+
+// TestExternalClusterWithOperatorAuth runs the hub against a NATS server it
+// does not manage, configured as `hub creds template` says: the hub
+// connects with --nats-creds, an agent with its own credentials works, and
+// the permissions still confine it.
+func TestExternalClusterWithOperatorAuth(t *testing.T) {
+	dir := t.TempDir()
+	hubKP, _ := nkeys.CreateUser()
+	hubPub, _ := hubKP.PublicKey()
+	hubSeed, _ := hubKP.Seed()
+	hubFile := filepath.Join(dir, "hub.nk")
+	if err := os.WriteFile(hubFile, hubSeed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	agentFile := issue(t, dir, "n1")
+	recs, err := creds.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: filepath.Join(dir, "js"), NoSigs: true, NoLog: true,
+		Nkeys: []*server.NkeyUser{
+			{Nkey: hubPub},
+			{Nkey: recs[0].PublicKey, Permissions: serverPermissions(wire.AgentPermissions("n1"))},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS not ready")
+	}
+	if _, err := Start(context.Background(), Config{NATSURL: ns.ClientURL(), Logger: quiet()}); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("hub without --nats-creds: %v, want %v", err, nats.ErrAuthorization)
+	}
+	h := startHub(t, Config{NATSURL: ns.ClientURL(), NATSCreds: hubFile})
+	a, err := agent.Start(context.Background(), agent.Config{
+		HubURL: h.NATSURL(), ID: "n1", Creds: agentFile, HeartbeatInterval: 50 * time.Millisecond, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	eventually(t, "n1 heartbeats through the external server", func() bool { return h.reg.known("n1") })
+	putDesired(t, h, "n1", `{"k":"v"}`)
+	eventually(t, "desired state applied", func() bool { return a.State().Data["k"] == "v" })
+	c := connectAs(t, h, agentFile, "n1")
+	c.nc.Publish(wire.HeartbeatSubject("n2"), []byte("{}"))
+	c.expectViolation(t, `Publish to "edgeinfra.hb.n2"`)
 }

@@ -67,6 +67,11 @@ type Config struct {
 	// AuthAuto. With NATSURL the cluster's own configuration decides, and
 	// AuthRequired is an error.
 	Auth AuthMode
+	// NATSCreds is the hub's own credentials for the NATS cluster of
+	// NATSURL: an nkey seed file or a .creds file (user JWT and seed).
+	// The hub needs a user without subject limits. Ignored without NATSURL:
+	// with the embedded server the hub makes its own identity.
+	NATSCreds string
 	// CredentialsPoll is how often the credentials store under DataDir is
 	// checked for created and revoked agents. Zero means 1s.
 	CredentialsPoll time.Duration
@@ -174,6 +179,13 @@ func (h *Hub) startNATS() error {
 		return errors.New("hub: --auth required manages the embedded NATS server's users; with --nats-url the cluster's configuration does (see 'edgeinfra hub creds template')")
 	}
 	opts := []nats.Option{nats.Name("edgeinfra-" + h.cfg.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if url != "" && h.cfg.NATSCreds != "" {
+		o, err := externalCreds(h.cfg.NATSCreds)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, o)
+	}
 	if url == "" {
 		host, port, err := splitHostPort(h.cfg.NATSListen, "127.0.0.1", server.RANDOM_PORT)
 		if err != nil {
