@@ -75,6 +75,9 @@ func credsCreate(args []string) error {
 	}
 	fmt.Fprintf(stdout, "issued credentials for %s (public key %s)\nwrote %s (mode 0600): copy it to the node and keep it secret\nrun: edgeinfra agent --hub nats://HUB:4222 --id %s --creds %s\n",
 		rec.ID, rec.PublicKey, *out, rec.ID, *out)
+	if recs, err := creds.Load(*data); err == nil && len(recs) == 1 {
+		fmt.Fprintf(stdout, "note: this is the first credential in %s: a hub on it with --auth auto now requires credentials from every agent, and disconnects those without\n", *data)
+	}
 	return nil
 }
 

@@ -31,7 +31,7 @@ var commands = map[string]struct {
 	cmd     command
 	summary string
 }{
-	"hub":   {hubCommand{}, "run the hub: embedded NATS JetStream, HTTP API, /metrics and dashboard"},
+	"hub":   {hubCommand{}, "run the hub: embedded NATS JetStream, HTTP API, /metrics and dashboard; 'hub creds' issues agent credentials"},
 	"agent": {agentCommand{}, "run an agent on an edge node"},
 	"sim":   {simCommand{}, "run a hub and a simulated fleet with faults in one process"},
 }

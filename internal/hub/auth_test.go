@@ -414,11 +414,13 @@ func TestRevocationDropsALiveAgent(t *testing.T) {
 	}
 	defer a.Close()
 	eventually(t, "n1 heartbeats", func() bool { return h.reg.known("n1") })
-	if _, err := creds.Revoke(dataDir, "n1", time.Now()); err != nil {
+	revoked := time.Now()
+	if _, err := creds.Revoke(dataDir, "n1", revoked); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-a.Refused():
+		t.Logf("the agent gave up %v after the revocation (credentials poll 50ms)", time.Since(revoked).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the revoked agent was not dropped within 10s")
 	}
