@@ -1,298 +1,172 @@
 package hub
 
 import (
-	"bytes"
-	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"slices"
-	"sync/atomic"
-	"time"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nkeys"
-
-	"github.com/edgeinfra/edgeinfra/internal/creds"
-	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/internal/apiauth"
 )
 
-// AuthMode says when the embedded NATS server requires agent credentials.
-type AuthMode string
+// ReadAccess says who may read the HTTP API, /metrics and the dashboard
+// when an API token is set.
+type ReadAccess string
 
-// The auth modes; the zero value is AuthAuto.
 const (
-	// AuthAuto requires credentials exactly while the credentials store
-	// under DataDir has a record (active or revoked): issuing the first
-	// credential turns auth on, in a running hub too, and revoking the
-	// last one leaves it on.
-	AuthAuto AuthMode = "auto"
-	// AuthRequired always requires credentials (DataDir is required).
-	AuthRequired AuthMode = "required"
-	// AuthOff lets clients without credentials in with full permissions.
-	// Agents that present credentials are still confined to their
-	// subjects, and revoked keys are still refused.
-	AuthOff AuthMode = "off"
+	// ReadOpen lets anyone read; only changes need the token.
+	ReadOpen ReadAccess = "open"
+	// ReadToken needs the token for reads too (except /healthz).
+	ReadToken ReadAccess = "token"
 )
 
-// ParseAuthMode parses --auth: "auto" (or empty), "required" or "off".
-func ParseAuthMode(s string) (AuthMode, error) {
-	switch AuthMode(s) {
-	case "", AuthAuto:
-		return AuthAuto, nil
-	case AuthRequired, AuthOff:
-		return AuthMode(s), nil
+// ParseReadAccess parses the --read-access flag.
+func ParseReadAccess(s string) (ReadAccess, error) {
+	switch ReadAccess(s) {
+	case ReadOpen, ReadToken:
+		return ReadAccess(s), nil
 	}
-	return "", fmt.Errorf("--auth %q: want auto, required or off", s)
+	return "", fmt.Errorf("hub: --read-access %q: want open or token", s)
 }
 
-// externalCreds returns the client option for the hub's credentials file
-// for an external cluster: a .creds file (a user JWT and its seed, for a
-// cluster in operator mode) or an nkey seed file.
-func externalCreds(path string) (nats.Option, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("hub: --nats-creds: %w", err)
-	}
-	isJWT := bytes.Contains(b, []byte("NATS USER JWT"))
-	clear(b)
-	if isJWT {
-		return nats.UserCredentials(path), nil
-	}
-	o, err := nats.NkeyOptionFromSeed(path)
-	if err != nil {
-		return nil, fmt.Errorf("hub: --nats-creds %s: want an nkey seed or .creds file: %w", path, err)
-	}
-	return o, nil
-}
+// sessionCookie holds apiauth.Token.Session for browsers: it grants reads
+// only, so a leaked cookie cannot change anything, and it is HttpOnly and
+// SameSite=Strict.
+const sessionCookie = "edgeinfra_session"
 
-// natsAuth authenticates the embedded server's clients (it is the
-// server's CustomClientAuthentication): the hub's own identity, generated
-// at each start and never written down, with full permissions; agents by
-// their nkey, confined to their subjects; and, while auth is off, clients
-// without credentials with full permissions.
+// Access control (Config.APIToken, Config.ReadAccess):
 //
-// A custom check rather than the server's own nkey list: reloading that
-// list re-authenticates every connected client, about 0.5 ms each, so a
-// fleet of 10,000 agents would stall seconds for each created or revoked
-// agent; here a change costs a map swap plus closing the revoked agent's
-// connections.
-type natsAuth struct {
-	mode   AuthMode
-	dir    string // the store's directory; empty without DataDir
-	hub    nkeys.KeyPair
-	hubKey string
-	log    *slog.Logger
+//   - /healthz is always open, for load balancers and probes.
+//   - Requests other than GET and HEAD need "Authorization: Bearer
+//     <token>". A cookie is never enough for them, which rules out
+//     cross-site request forgery.
+//   - With ReadToken, reads need the bearer header or the session cookie.
+//     A browser gets the cookie by opening any page with ?token=<token>
+//     (answered by a redirect to the same URL without it, so the token
+//     leaves the address bar) or through the form that the 401 page of
+//     the dashboard shows, which posts to /login.
 
-	state atomic.Pointer[authState] // read by Check on the server's goroutines
-
-	// Owned by the credentials watcher.
-	stamp   fileStamp
-	pending []string // users whose connections are closed again at the next poll
-}
-
-// authState is one version of the users; it is replaced, never changed.
-type authState struct {
-	required bool
-	agents   map[string]string // active public key → node ID
-}
-
-// anonymous is the user name of clients without credentials while auth is
-// off.
-const anonymous = "anonymous"
-
-// fileStamp tells whether the store file changed since it was last read.
-type fileStamp struct {
-	mod  time.Time
-	size int64
-	ok   bool
-}
-
-func stampOf(path string) fileStamp {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileStamp{}
+// configureAccess checks APIToken and ReadAccess.
+func (h *Hub) configureAccess() error {
+	switch h.cfg.ReadAccess {
+	case "":
+		h.cfg.ReadAccess = ReadOpen
+	case ReadOpen, ReadToken:
+	default:
+		_, err := ParseReadAccess(string(h.cfg.ReadAccess))
+		return err
 	}
-	return fileStamp{mod: fi.ModTime(), size: fi.Size(), ok: true}
-}
-
-// setupAuth configures sopts (the embedded server's options) for cfg.Auth
-// and returns the client options of the hub's own connection.
-func (h *Hub) setupAuth(sopts *server.Options) ([]nats.Option, error) {
-	mode, err := ParseAuthMode(string(h.cfg.Auth))
-	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
+	if h.cfg.ReadAccess == ReadToken && h.cfg.APIToken == "" {
+		return fmt.Errorf("hub: --read-access token needs --api-token (EDGEINFRA_API_TOKEN)")
 	}
-	if mode == AuthRequired && h.cfg.DataDir == "" {
-		return nil, errors.New("hub: --auth required needs --data: agent credentials are kept in the data directory")
-	}
-	a := &natsAuth{mode: mode, dir: h.cfg.DataDir, log: h.log}
-	if a.hub, err = nkeys.CreateUser(); err != nil {
-		return nil, fmt.Errorf("hub: nkey: %w", err)
-	}
-	a.hubKey, _ = a.hub.PublicKey()
-	var recs []creds.Record
-	if a.dir != "" {
-		a.stamp = stampOf(creds.Path(a.dir))
-		if recs, err = creds.Load(a.dir); err != nil {
-			return nil, fmt.Errorf("hub: %w", err)
-		}
-	}
-	st := a.stateOf(recs)
-	a.state.Store(st)
-	sopts.CustomClientAuthentication = a
-	sopts.AlwaysEnableNonce = true // the nonce agents sign
-	h.auth = a
-	h.log.Info("NATS auth", "mode", mode, "required", st.required, "agents", len(st.agents))
-	return []nats.Option{nats.Nkey(a.hubKey, a.hub.Sign)}, nil
-}
-
-// stateOf returns the users for the store's records.
-func (a *natsAuth) stateOf(recs []creds.Record) *authState {
-	st := &authState{
-		required: a.mode == AuthRequired || a.mode == AuthAuto && len(recs) > 0,
-		agents:   make(map[string]string, len(recs)),
-	}
-	for _, r := range recs {
-		if r.Active() {
-			st.agents[r.PublicKey] = r.ID
-		}
-	}
-	return st
-}
-
-// Check authenticates one connection; the server calls it for every
-// client, on the client's goroutine.
-func (a *natsAuth) Check(c server.ClientAuthentication) bool {
-	if c.Kind() != server.CLIENT {
-		return false // the embedded server has no routes, gateways or leaf nodes
-	}
-	o, st := c.GetOpts(), a.state.Load()
-	if o.Nkey == "" {
-		if st.required {
-			return false
-		}
-		c.RegisterUser(&server.User{Username: anonymous})
-		return true
-	}
-	if !verifyNonce(o.Nkey, o.Sig, c.GetNonce()) {
-		return false
-	}
-	if o.Nkey == a.hubKey {
-		c.RegisterUser(&server.User{Username: "edgeinfra-hub"})
-		return true
-	}
-	id, ok := st.agents[o.Nkey]
-	if !ok {
-		return false // unknown or revoked
-	}
-	c.RegisterUser(&server.User{Username: id, Permissions: serverPermissions(wire.AgentPermissions(id))})
-	return true
-}
-
-// verifyNonce checks that sig, as nats.go sends it, is the signature of
-// nonce by the user key pub; it is the server's own nkey check.
-func verifyNonce(pub, sig string, nonce []byte) bool {
-	if len(nonce) == 0 || !nkeys.IsValidPublicUserKey(pub) {
-		return false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
-		if raw, err = base64.StdEncoding.DecodeString(sig); err != nil {
-			return false
-		}
-	}
-	kp, err := nkeys.FromPublicKey(pub)
-	if err != nil {
-		return false
-	}
-	return kp.Verify(nonce, raw) == nil
-}
-
-func serverPermissions(p wire.Permissions) *server.Permissions {
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: slices.Clone(p.Publish)},
-		Subscribe: &server.SubjectPermission{Allow: slices.Clone(p.Subscribe)},
-	}
-}
-
-// watchCredentials re-reads the credentials store whenever its file
-// changes, every interval until ctx is done: new agents get in, and
-// revoked agents' connections are closed. A store that cannot be read
-// leaves the last users in place.
-func (h *Hub) watchCredentials(ctx context.Context, interval time.Duration) {
-	a := h.auth
-	if a == nil || a.dir == "" || h.ns == nil {
-		return
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := h.reloadCredentials(); err != nil {
-			h.log.Error("credentials not reloaded; the previous ones stay in force", "err", err)
-		}
-	}
-}
-
-// reloadCredentials applies the store's current content if its file
-// changed, and closes the connections of users who lost access.
-func (h *Hub) reloadCredentials() error {
-	a := h.auth
-	// A client that passed Check with the old users just before the swap
-	// may not have been listed yet: close such stragglers one poll later.
-	for _, user := range a.pending {
-		h.disconnect(user)
-	}
-	a.pending = a.pending[:0]
-	st := stampOf(creds.Path(a.dir))
-	if st == a.stamp {
-		return nil
-	}
-	recs, err := creds.Load(a.dir)
-	if err != nil {
-		return fmt.Errorf("hub: %w", err)
-	}
-	a.stamp = st
-	old, cur := a.state.Load(), a.stateOf(recs)
-	a.state.Store(cur)
-	for key, id := range old.agents {
-		if _, ok := cur.agents[key]; !ok {
-			n := h.disconnect(key)
-			a.pending = append(a.pending, key)
-			h.log.Info("agent credentials revoked", "node", id, "connections_closed", n)
-		}
-	}
-	if cur.required && !old.required {
-		n := h.disconnect(anonymous)
-		a.pending = append(a.pending, anonymous)
-		h.log.Warn("NATS auth is now required: clients without credentials were disconnected", "connections_closed", n)
-	}
-	h.log.Info("credentials reloaded", "active_agents", len(cur.agents), "auth_required", cur.required)
+	h.token = apiauth.New(h.cfg.APIToken)
 	return nil
 }
 
-// disconnect closes every connection of user (a public key, or anonymous)
-// and returns how many there were.
-func (h *Hub) disconnect(user string) int {
-	n := 0
-	for range 100 { // bounded: each round closes up to a page of connections
-		cz, err := h.ns.Connz(&server.ConnzOptions{User: user, Limit: 1024})
-		if err != nil || len(cz.Conns) == 0 {
-			return n
-		}
-		for _, ci := range cz.Conns {
-			if h.ns.DisconnectClientByID(ci.Cid) == nil {
-				n++
+// authorize wraps the routes with the access control above.
+func (h *Hub) authorize(next http.Handler) http.Handler {
+	tok := h.token
+	if !tok.Set() {
+		return next
+	}
+	readToken := h.cfg.ReadAccess == ReadToken
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/healthz":
+		case readToken && r.URL.Path == "/login" && r.Method == http.MethodPost:
+			h.login(w, r)
+			return
+		case !apiauth.Reading(r):
+			if err := tok.Check(r); err != nil {
+				apiauth.Unauthorized(w, err)
+				return
+			}
+		case readToken:
+			if q := r.URL.Query(); q.Has("token") {
+				h.tokenLink(w, r, q)
+				return
+			}
+			if c, err := r.Cookie(sessionCookie); err == nil && tok.MatchSession(c.Value) {
+				break
+			}
+			if err := tok.Check(r); err != nil {
+				if isAPI(r.URL.Path) {
+					apiauth.Unauthorized(w, err)
+				} else {
+					loginPage(w, http.StatusUnauthorized, "")
+				}
+				return
 			}
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isAPI(path string) bool { return strings.HasPrefix(path, "/api/") || path == "/metrics" }
+
+// tokenLink answers a read with ?token=: a right token sets the session
+// cookie and redirects to the URL without the token.
+func (h *Hub) tokenLink(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if !h.token.Match(q.Get("token")) {
+		if isAPI(r.URL.Path) {
+			apiauth.Unauthorized(w, apiauth.ErrWrong)
+		} else {
+			loginPage(w, http.StatusUnauthorized, "That is not the API token.")
+		}
+		return
 	}
-	return n
+	h.setSession(w)
+	q.Del("token")
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+}
+
+// login handles the dashboard's token form.
+func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil || !h.token.Match(r.PostForm.Get("token")) {
+		loginPage(w, http.StatusUnauthorized, "That is not the API token.")
+		return
+	}
+	h.setSession(w)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (h *Hub) setSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: h.token.Session(), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.scheme() == "https",
+	})
+}
+
+// loginPage answers a browser without the session: a form for the token.
+func loginPage(w http.ResponseWriter, status int, problem string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("WWW-Authenticate", `Bearer realm="edgeinfra"`)
+	w.WriteHeader(status)
+	msg := ""
+	if problem != "" {
+		msg = "<p role=alert>" + html.EscapeString(problem) + "</p>"
+	}
+	fmt.Fprintf(w, `<!doctype html><meta charset=utf-8><title>edgeinfra: sign in</title>
+<main style="font-family:sans-serif;max-width:28em;margin:4em auto">
+<h1>edgeinfra</h1><p>This hub's dashboard needs the API token (the hub's <code>--api-token</code>).</p>%s
+<form method=post action=/login><input type=password name=token autocomplete=current-password required autofocus aria-label="API token">
+<button>Open the dashboard</button></form></main>
+`, msg)
+}
+
+// warnOpenAPI logs a warning when changes need no token and the HTTP API
+// listens beyond loopback.
+func (h *Hub) warnOpenAPI() {
+	if h.token.Set() || h.httpLn == nil {
+		return
+	}
+	if a, ok := h.httpLn.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		h.log.Warn("the HTTP API accepts changes from anyone who can reach it: set --api-token (EDGEINFRA_API_TOKEN)", "http", h.HTTPAddr())
+	}
 }
