@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/internal/agent"
 	"github.com/edgeinfra/edgeinfra/internal/creds"
+	"github.com/edgeinfra/edgeinfra/internal/tlsconf/tlstest"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
 )
@@ -512,4 +513,34 @@ func TestExternalClusterWithOperatorAuth(t *testing.T) {
 	c := connectAs(t, h, agentFile, "n1")
 	c.nc.Publish(wire.HeartbeatSubject("n2"), []byte("{}"))
 	c.expectViolation(t, `Publish to "edgeinfra.hb.n2"`)
+}
+
+// TestCredentialsOverMutualTLS combines both layers: the embedded server
+// requires a client certificate and agent credentials, and a client with
+// a valid certificate but no credentials is still refused.
+func TestCredentialsOverMutualTLS(t *testing.T) {
+	p := tlstest.New(t)
+	dataDir := t.TempDir()
+	file := issue(t, dataDir, "n1")
+	h := startHub(t, Config{DataDir: dataDir, TLS: p.Server})
+	a, err := agent.Start(context.Background(), agent.Config{
+		HubURL: h.NATSURL(), ID: "n1", Creds: file, TLS: p.Client, HeartbeatInterval: 50 * time.Millisecond, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	eventually(t, "n1 heartbeats over TLS with credentials", func() bool { return h.reg.known("n1") })
+
+	tlsCfg, err := p.Client.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(h.NATSURL(), nats.Secure(tlsCfg), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err == nil {
+		nc.Close()
+	}
+	if !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("certificate without credentials: %v, want %v", err, nats.ErrAuthorization)
+	}
 }
