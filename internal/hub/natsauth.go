@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -85,7 +84,6 @@ type natsAuth struct {
 	dir    string // the store's directory; empty without DataDir
 	hub    nkeys.KeyPair
 	hubKey string
-	log    *slog.Logger
 
 	state atomic.Pointer[authState] // read by Check on the server's goroutines
 
@@ -129,7 +127,7 @@ func (h *Hub) setupAuth(sopts *server.Options) ([]nats.Option, error) {
 	if mode == AuthRequired && h.cfg.DataDir == "" {
 		return nil, errors.New("hub: --auth required needs --data: agent credentials are kept in the data directory")
 	}
-	a := &natsAuth{mode: mode, dir: h.cfg.DataDir, log: h.log}
+	a := &natsAuth{mode: mode, dir: h.cfg.DataDir}
 	if a.hub, err = nkeys.CreateUser(); err != nil {
 		return nil, fmt.Errorf("hub: nkey: %w", err)
 	}
