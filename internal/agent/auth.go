@@ -68,6 +68,10 @@ func (a *Agent) onAsyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 		a.log.Error("the hub refused an operation of this agent", "err", err)
 		return
 	}
+	if isAuthErr(err) {
+		a.log.Warn("the hub refused this agent's credentials", "err", err)
+		return
+	}
 	if sub != nil {
 		a.log.Warn("NATS subscription error", "subject", sub.Subject, "err", err)
 		return
