@@ -79,7 +79,7 @@ type tnode struct {
 	id        string
 	since     time.Time // when the node entered its state
 	trans     uint64
-	intervals *phiWindow // nil without phi-accrual
+	intervals phiWindow // inline, so phi costs no extra record load; no vals without phi-accrual
 	phi       float64
 	flap      flapHistory
 	lostAt    time.Time // when the node last left Alive
@@ -175,7 +175,7 @@ func (t *Tracker) join(id, region string, epoch uint64, at time.Time) {
 	t.cold = append(t.cold, tnode{id: id, since: at})
 	nd := &t.cold[k]
 	if t.cfg.phi > 0 {
-		nd.intervals = newPhiWindow(t.cfg.phiWindow)
+		nd.intervals = phiWindow{vals: make([]float64, t.cfg.phiWindow)}
 	}
 	nd.flap.record(true, t.cfg)
 	t.hot[k].steadyAt = t.steadyAt(at)
@@ -198,7 +198,7 @@ func (t *Tracker) beat(k int32, epoch uint64, at time.Time) {
 	case !at.After(h.last):
 		return // reordered or duplicated
 	case t.cfg.phi > 0:
-		w := t.cold[k].intervals
+		w := &t.cold[k].intervals
 		w.add(at.Sub(h.last))
 		phiReady = w.n == 2
 	}
@@ -207,7 +207,7 @@ func (t *Tracker) beat(k int32, epoch uint64, at time.Time) {
 		// Phi-accrual can judge the node from now on, but its deadline
 		// still comes from SuspectAfter (set at join or restart): bring it
 		// forward once, so phi is used from the third heartbeat on.
-		if due := t.nextDeadline(k, at); due < h.due {
+		if due := t.nextDeadline(k, at.UnixNano(), 0); due < h.due {
 			t.setDue(k, due)
 		}
 	}
@@ -216,7 +216,7 @@ func (t *Tracker) beat(k int32, epoch uint64, at time.Time) {
 		// A suspect or dead node waits in the heap for a later threshold
 		// than an alive one: bring its deadline forward. This is the only
 		// heap work a heartbeat does, besides phi's once above.
-		t.setDue(k, t.nextDeadline(k, at))
+		t.setDue(k, t.nextDeadline(k, at.UnixNano(), 0))
 	} else if at.UnixNano() >= h.steadyAt {
 		// A steady node records a good result now and then, so that old
 		// transitions leave the flap window.
@@ -302,14 +302,14 @@ func (t *Tracker) Sweep(now time.Time) []Transition {
 		if k == bulk {
 			for s := range t.hot {
 				if t.hot[s].due <= nowNs {
-					changed = t.visit(int32(s), now, changed)
+					changed = t.visit(int32(s), now, nowNs, changed)
 				}
 			}
 			h.rebuild(t.hot)
 			break
 		}
 		s := h.e[0].slot
-		changed = t.visit(s, now, changed)
+		changed = t.visit(s, now, nowNs, changed)
 		h.set(s, t.hot[s].due)
 	}
 	return changed
@@ -317,7 +317,7 @@ func (t *Tracker) Sweep(now time.Time) []Transition {
 
 // visit judges slot k, due at now, and sets its next deadline in hot (the
 // caller re-files it in the heap).
-func (t *Tracker) visit(k int32, now time.Time, changed []Transition) []Transition {
+func (t *Tracker) visit(k int32, now time.Time, nowNs int64, changed []Transition) []Transition {
 	h := &t.hot[k]
 	silent := now.Sub(h.last) - (t.credit - h.credit)
 	next := h.state
@@ -329,12 +329,18 @@ func (t *Tracker) visit(k int32, now time.Time, changed []Transition) []Transiti
 	}
 	switch {
 	case next > h.state:
+		if len(changed) == cap(changed) {
+			// Double, where append grows a large slice by a quarter: a
+			// mass expiry returns 100k transitions without copying them
+			// over and over.
+			changed = slices.Grow(changed, max(len(changed), 16))
+		}
 		changed = append(changed, Transition{NodeID: t.cold[k].id, Region: t.regions[h.region], From: h.state, To: next, At: now})
 		t.transition(k, next, now)
 	case h.state != Alive:
 		t.result(k, false, now) // still down
 	}
-	h.due = t.nextDeadline(k, now)
+	h.due = t.nextDeadline(k, nowNs, silent)
 	return changed
 }
 
@@ -348,35 +354,34 @@ func (t *Tracker) suspicious(k int32, silent time.Duration) bool {
 	return nd.phi >= t.cfg.phi
 }
 
-// nextDeadline is when slot k must next be looked at, in Unix ns: the
-// moment its silence reaches the next threshold, given what is known now.
-// Later heartbeats only push the real moment further, and the sweep
-// re-checks lazily.
-func (t *Tracker) nextDeadline(k int32, now time.Time) int64 {
-	h := &t.hot[k]
-	base := h.last.Add(t.credit - h.credit)
-	switch h.state {
+// nextDeadline is when slot k, silent for that long at now (Unix ns),
+// must next be looked at, in Unix ns: the moment its silence reaches the
+// next threshold, given what is known now. Later heartbeats only push the
+// real moment further, and the sweep re-checks lazily. It works from the
+// silence, which Sweep measures once (on the monotonic clock when the
+// times carry it), so a sweep over many nodes does little time arithmetic.
+func (t *Tracker) nextDeadline(k int32, now int64, silent time.Duration) int64 {
+	switch t.hot[k].state {
 	case Alive:
 		if t.cfg.phi > 0 && t.cold[k].intervals.n >= 2 {
 			if d := t.cold[k].intervals.suspectAfter(t.cfg.phi, t.cfg.minStd); d < t.cfg.dead {
-				at := base.Add(d)
-				if at.After(now) {
-					return at.UnixNano()
+				if d > silent {
+					return now + int64(d-silent)
 				}
-				return now.Add(t.cfg.sweep).UnixNano()
+				return now + int64(t.cfg.sweep)
 			}
-			return base.Add(t.cfg.dead).UnixNano()
+			return now + int64(t.cfg.dead-silent)
 		}
-		if at := base.Add(t.cfg.suspect); at.After(now) {
-			return at.UnixNano()
+		if silent < t.cfg.suspect {
+			return now + int64(t.cfg.suspect-silent)
 		}
-		return base.Add(t.cfg.dead).UnixNano()
+		return now + int64(t.cfg.dead-silent)
 	case Suspect:
-		return base.Add(t.cfg.dead).UnixNano()
+		return now + int64(t.cfg.dead-silent)
 	}
 	// Dead nodes wait for a heartbeat, which recovers them without the heap;
 	// look again only after a long while, to keep the heap small and sound.
-	return now.Add(t.cfg.dead).UnixNano()
+	return now + int64(t.cfg.dead)
 }
 
 // refRegion returns the slot of region name, counting one more node in it.
