@@ -35,38 +35,14 @@ type RegionReport struct {
 
 // Report counts the fleet by state and region, in O(n): one pass over the
 // nodes' dense records, which loads a node's other data only when it is
-// down or flapping.
+// down or flapping. It takes one shard at a time (see [Tracker]).
 func (t *Tracker) Report() FleetReport {
 	now := t.cfg.now()
 	rep := FleetReport{Regions: map[string]*RegionReport{}, Flapping: []string{}, Unhealthy: []string{}, At: now}
-	t.mu.Lock()
-	counts := make([]RegionReport, len(t.regions))
-	for k := range t.hot {
-		h := &t.hot[k]
-		r := &counts[h.region]
-		r.Total++
-		switch h.state {
-		case Alive:
-			r.Alive++
-		case Suspect:
-			r.Suspect++
-		case Dead:
-			r.Dead++
-		}
-		if h.state != Alive && now.Sub(t.cold[k].lostAt) <= t.cfg.regionWindow {
-			r.RecentlyLost++
-		}
-		if h.flapping {
-			rep.Flapping = append(rep.Flapping, t.cold[k].id)
-		}
+	for i := range t.shards {
+		t.shards[i].report(now, &rep)
 	}
-	for s := range counts {
-		r := &counts[s]
-		if r.Total == 0 {
-			continue // a free slot
-		}
-		name := t.regions[s]
-		rep.Regions[name] = r
+	for name, r := range rep.Regions {
 		rep.Total += r.Total
 		rep.Alive += r.Alive
 		rep.Suspect += r.Suspect
@@ -76,8 +52,50 @@ func (t *Tracker) Report() FleetReport {
 			rep.Unhealthy = append(rep.Unhealthy, name)
 		}
 	}
-	t.mu.Unlock()
 	slices.Sort(rep.Flapping)
 	slices.Sort(rep.Unhealthy)
 	return rep
+}
+
+// report adds s's nodes to rep's regions and flapping list.
+func (s *shard) report(now time.Time, rep *FleetReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts = slices.Grow(s.counts[:0], len(s.regions))[:len(s.regions)]
+	clear(s.counts)
+	for k := range s.hot {
+		h := &s.hot[k]
+		r := &s.counts[h.region]
+		r.Total++
+		switch h.state {
+		case Alive:
+			r.Alive++
+		case Suspect:
+			r.Suspect++
+		case Dead:
+			r.Dead++
+		}
+		if h.state != Alive && now.Sub(s.cold[k].lostAt) <= s.t.cfg.regionWindow {
+			r.RecentlyLost++
+		}
+		if h.flapping {
+			rep.Flapping = append(rep.Flapping, s.cold[k].id)
+		}
+	}
+	for i := range s.counts {
+		c := &s.counts[i]
+		if c.Total == 0 {
+			continue // a free slot
+		}
+		r := rep.Regions[s.regions[i]]
+		if r == nil {
+			r = &RegionReport{}
+			rep.Regions[s.regions[i]] = r
+		}
+		r.Total += c.Total
+		r.Alive += c.Alive
+		r.Suspect += c.Suspect
+		r.Dead += c.Dead
+		r.RecentlyLost += c.RecentlyLost
+	}
 }
