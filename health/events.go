@@ -1,11 +1,6 @@
 package health
 
-import (
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // EventKind names a node's transition.
 type EventKind string
@@ -32,7 +27,7 @@ type Event struct {
 
 type subscriber struct {
 	ch      chan Event
-	dropped atomic.Uint64
+	dropped uint64
 }
 
 // Subscribe returns a channel of events with room for buffer of them
@@ -40,61 +35,39 @@ type subscriber struct {
 // channel. The tracker never waits for a subscriber: when the channel is
 // full, the event is dropped for that subscriber and counted in
 // [Tracker.Dropped]. A consumer that must see every event keeps up, or
-// reconciles from [Tracker.Nodes] after a drop. The events of one node
-// arrive in order; those of nodes in different shards may interleave
-// differently from the order of the calls that caused them.
+// reconciles from [Tracker.Nodes] after a drop.
 func (t *Tracker) Subscribe(buffer int) (<-chan Event, func()) {
 	s := &subscriber{ch: make(chan Event, max(buffer, 1))}
-	t.subsMu.Lock()
-	subs := append(t.subscribers(), s) // subscribers returns a copy
-	t.subs.Store(&subs)
-	t.subsMu.Unlock()
-	var once sync.Once
+	t.mu.Lock()
+	t.subs[s] = struct{}{}
+	t.mu.Unlock()
 	cancel := func() {
-		once.Do(func() {
-			t.subsMu.Lock()
-			defer t.subsMu.Unlock()
-			subs := slices.DeleteFunc(t.subscribers(), func(x *subscriber) bool { return x == s })
-			t.subs.Store(&subs)
-			// Events are sent under a shard lock: once every shard's lock
-			// has been taken after the store, nobody is sending to s, and
-			// nobody will.
-			for i := range t.shards {
-				t.shards[i].mu.Lock()
-				//lint:ignore SA2001 an empty critical section is the point: a barrier
-				t.shards[i].mu.Unlock()
-			}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if _, ok := t.subs[s]; ok {
+			delete(t.subs, s)
 			close(s.ch)
-		})
+		}
 	}
 	return s.ch, cancel
 }
 
-// subscribers returns a copy of the subscriber list.
-func (t *Tracker) subscribers() []*subscriber {
-	if p := t.subs.Load(); p != nil {
-		return slices.Clone(*p)
-	}
-	return nil
-}
-
 // Dropped returns how many events were dropped because a subscriber's
 // channel was full.
-func (t *Tracker) Dropped() uint64 { return t.dropped.Load() }
+func (t *Tracker) Dropped() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dropped
+}
 
-// emit delivers e to every subscriber without blocking; a shard lock is
-// held.
+// emit delivers e to every subscriber without blocking; t.mu is held.
 func (t *Tracker) emit(e Event) {
-	p := t.subs.Load()
-	if p == nil {
-		return
-	}
-	for _, s := range *p {
+	for s := range t.subs {
 		select {
 		case s.ch <- e:
 		default:
-			s.dropped.Add(1)
-			t.dropped.Add(1)
+			s.dropped++
+			t.dropped++
 		}
 	}
 }

@@ -18,40 +18,36 @@ type modelNode struct {
 	trans  uint64
 }
 
-// checkTrackerInvariants checks the tracker's internal bookkeeping: each
-// node is in the shard its ID hashes to, and in each shard the index, the
-// dense slots, the deadline heap and the region table agree.
+// checkTrackerInvariants checks the tracker's internal bookkeeping: the
+// index, the dense slots, the deadline heap and the region table agree.
 func checkTrackerInvariants(t *testing.T, tr *Tracker) {
 	t.Helper()
-	for i := range tr.shards {
-		s := &tr.shards[i]
-		n := len(s.hot)
-		if len(s.cold) != n || len(s.index) != n || len(s.deadlines.e) != n || len(s.deadlines.pos) != n {
-			t.Fatalf("shard %d sizes: hot %d cold %d index %d heap %d pos %d", i, n, len(s.cold), len(s.index), len(s.deadlines.e), len(s.deadlines.pos))
+	n := len(tr.hot)
+	if len(tr.cold) != n || len(tr.index) != n || len(tr.deadlines.e) != n || len(tr.deadlines.pos) != n {
+		t.Fatalf("sizes: hot %d cold %d index %d heap %d pos %d", n, len(tr.cold), len(tr.index), len(tr.deadlines.e), len(tr.deadlines.pos))
+	}
+	refs := make([]int32, len(tr.regions))
+	for k := range n {
+		if tr.index[tr.cold[k].id] != int32(k) {
+			t.Fatalf("index[%s] = %d, want %d", tr.cold[k].id, tr.index[tr.cold[k].id], k)
 		}
-		refs := make([]int32, len(s.regions))
-		for k := range n {
-			id := s.cold[k].id
-			if s.index[id] != int32(k) || tr.shard(id) != s {
-				t.Fatalf("shard %d: node %s in slot %d, index says %d, hash says shard %p", i, id, k, s.index[id], tr.shard(id))
-			}
-			if e := s.deadlines.e[s.deadlines.pos[k]]; e.slot != int32(k) || e.at != s.hot[k].due {
-				t.Fatalf("shard %d slot %d: heap entry %+v, due %d", i, k, e, s.hot[k].due)
-			}
-			refs[s.hot[k].region]++
+		i := tr.deadlines.pos[k]
+		if e := tr.deadlines.e[i]; e.slot != int32(k) || e.at != tr.hot[k].due {
+			t.Fatalf("slot %d: heap entry %+v, due %d", k, e, tr.hot[k].due)
 		}
-		for j := 1; j < n; j++ {
-			if s.deadlines.less(j, (j-1)/2) {
-				t.Fatalf("shard %d: heap order broken at %d", i, j)
-			}
+		refs[tr.hot[k].region]++
+	}
+	for i := 1; i < n; i++ {
+		if tr.deadlines.less(i, (i-1)/2) {
+			t.Fatalf("heap order broken at %d", i)
 		}
-		for r, name := range s.regions {
-			if refs[r] != s.regionRefs[r] {
-				t.Fatalf("shard %d region %q: %d nodes, %d refs", i, name, refs[r], s.regionRefs[r])
-			}
-			if refs[r] > 0 && s.regionIdx[name] != int32(r) {
-				t.Fatalf("shard %d: regionIdx[%q] = %d, want %d", i, name, s.regionIdx[name], r)
-			}
+	}
+	for s, name := range tr.regions {
+		if refs[s] != tr.regionRefs[s] {
+			t.Fatalf("region %q: %d nodes, %d refs", name, refs[s], tr.regionRefs[s])
+		}
+		if refs[s] > 0 && tr.regionIdx[name] != int32(s) {
+			t.Fatalf("regionIdx[%q] = %d, want %d", name, tr.regionIdx[name], s)
 		}
 	}
 }
@@ -65,7 +61,7 @@ func TestTrackerMatchesFullScan(t *testing.T) {
 	const suspect, dead = 2 * time.Second, 5 * time.Second
 	rng := rand.New(rand.NewPCG(3, 4))
 	now := t0
-	tr := newTracker(TrackerOptions{SuspectAfter: suspect, DeadAfter: dead, StallThreshold: -1, Now: func() time.Time { return now }}, 4)
+	tr := NewTracker(TrackerOptions{SuspectAfter: suspect, DeadAfter: dead, StallThreshold: -1, Now: func() time.Time { return now }})
 	model := map[string]*modelNode{}
 	ids := make([]string, 3000)
 	for i := range ids {
@@ -216,7 +212,7 @@ func TestTrackerPhiFromTheThirdHeartbeat(t *testing.T) {
 // or moved frees its slot for the next new region, and that reports and
 // views keep the right names throughout.
 func TestTrackerRegionSlotsReused(t *testing.T) {
-	tr := newTracker(TrackerOptions{Now: fixedNow}, 1) // one shard, to see its region table
+	tr := NewTracker(TrackerOptions{Now: fixedNow})
 	tr.Join(node.Node{ID: "a", Region: "eu", LastHeartbeat: t0})
 	tr.Join(node.Node{ID: "b", Region: "us", LastHeartbeat: t0})
 	tr.Join(node.Node{ID: "c", Region: "us", LastHeartbeat: t0})
@@ -224,8 +220,8 @@ func TestTrackerRegionSlotsReused(t *testing.T) {
 	tr.Join(node.Node{ID: "c", Region: "ap"}) // takes eu's slot
 	tr.Join(node.Node{ID: "d", Region: "sa", LastHeartbeat: t0})
 	checkTrackerInvariants(t, tr)
-	if r := tr.shards[0].regions; len(r) != 3 {
-		t.Fatalf("regions table %q, want 3 slots (eu's reused)", r)
+	if len(tr.regions) != 3 {
+		t.Fatalf("regions table %q, want 3 slots (eu's reused)", tr.regions)
 	}
 	rep := tr.Report()
 	names := make([]string, 0, len(rep.Regions))

@@ -35,37 +35,15 @@ type RegionReport struct {
 
 // Report counts the fleet by state and region, in O(n): one pass over the
 // nodes' dense records, which loads a node's other data only when it is
-// down or flapping. It takes one shard at a time (see [Tracker]).
+// down or flapping.
 func (t *Tracker) Report() FleetReport {
 	now := t.cfg.now()
 	rep := FleetReport{Regions: map[string]*RegionReport{}, Flapping: []string{}, Unhealthy: []string{}, At: now}
-	for i := range t.shards {
-		t.shards[i].report(now, &rep)
-	}
-	for name, r := range rep.Regions {
-		rep.Total += r.Total
-		rep.Alive += r.Alive
-		rep.Suspect += r.Suspect
-		rep.Dead += r.Dead
-		if r.RecentlyLost >= t.cfg.regionMin && float64(r.RecentlyLost) >= t.cfg.regionShare*float64(r.Total) {
-			r.Unhealthy = true
-			rep.Unhealthy = append(rep.Unhealthy, name)
-		}
-	}
-	slices.Sort(rep.Flapping)
-	slices.Sort(rep.Unhealthy)
-	return rep
-}
-
-// report adds s's nodes to rep's regions and flapping list.
-func (s *shard) report(now time.Time, rep *FleetReport) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.counts = slices.Grow(s.counts[:0], len(s.regions))[:len(s.regions)]
-	clear(s.counts)
-	for k := range s.hot {
-		h := &s.hot[k]
-		r := &s.counts[h.region]
+	t.mu.Lock()
+	counts := make([]RegionReport, len(t.regions))
+	for k := range t.hot {
+		h := &t.hot[k]
+		r := &counts[h.region]
 		r.Total++
 		switch h.state {
 		case Alive:
@@ -75,27 +53,31 @@ func (s *shard) report(now time.Time, rep *FleetReport) {
 		case Dead:
 			r.Dead++
 		}
-		if h.state != Alive && now.Sub(s.cold[k].lostAt) <= s.t.cfg.regionWindow {
+		if h.state != Alive && now.Sub(t.cold[k].lostAt) <= t.cfg.regionWindow {
 			r.RecentlyLost++
 		}
 		if h.flapping {
-			rep.Flapping = append(rep.Flapping, s.cold[k].id)
+			rep.Flapping = append(rep.Flapping, t.cold[k].id)
 		}
 	}
-	for i := range s.counts {
-		c := &s.counts[i]
-		if c.Total == 0 {
+	for s := range counts {
+		r := &counts[s]
+		if r.Total == 0 {
 			continue // a free slot
 		}
-		r := rep.Regions[s.regions[i]]
-		if r == nil {
-			r = &RegionReport{}
-			rep.Regions[s.regions[i]] = r
+		name := t.regions[s]
+		rep.Regions[name] = r
+		rep.Total += r.Total
+		rep.Alive += r.Alive
+		rep.Suspect += r.Suspect
+		rep.Dead += r.Dead
+		if r.RecentlyLost >= t.cfg.regionMin && float64(r.RecentlyLost) >= t.cfg.regionShare*float64(r.Total) {
+			r.Unhealthy = true
+			rep.Unhealthy = append(rep.Unhealthy, name)
 		}
-		r.Total += c.Total
-		r.Alive += c.Alive
-		r.Suspect += c.Suspect
-		r.Dead += c.Dead
-		r.RecentlyLost += c.RecentlyLost
 	}
+	t.mu.Unlock()
+	slices.Sort(rep.Flapping)
+	slices.Sort(rep.Unhealthy)
+	return rep
 }
