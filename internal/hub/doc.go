@@ -8,6 +8,9 @@
 // hub replays the stream from its start when it starts, which rebuilds node
 // state and metrics after a restart (with DataDir, the stream survives on
 // disk) and lets several hubs on one NATS cluster each hold the whole fleet.
+// Each node's record keeps the newest state version and the newest metric
+// delta (lineage, sequence) it applied, so a message applied once is
+// skipped when it comes again, even after JetStream's duplicate window.
 //
 // # Health
 //
@@ -40,6 +43,22 @@
 // GET /api/v1/metrics answers are reused for a second per filter: a
 // fleet-wide answer merges every series' latency sketches, about 250 ms
 // for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
+//
+// # Security and limits
+//
+// [Config.TLS] serves the embedded NATS server's client port and the HTTP
+// API over TLS (1.2 or later); its CA makes NATS require client
+// certificates it signed. With an external NATS the same files configure
+// the hub's client side. [Config.APIToken] guards HTTP writes, and with
+// [ReadToken] also reads, /metrics and the dashboard (browsers get a
+// read-only session cookie; see auth.go). /healthz stays open.
+//
+// Per agent, the hub bounds what it holds and does: [Config.MaxNodes],
+// [Config.MaxSeriesPerNode] and a heartbeat token bucket per node
+// ([Config.HeartbeatRate]). Everything refused is counted in
+// edgeinfra_hub_rejected_total{kind,reason} and logged at most once a
+// minute per node; see limits.go. Messages are at most 1 MiB and decoded
+// strictly by package wire.
 //
 // All methods of [Hub] are safe for concurrent use; [Hub.Close] waits for
 // every goroutine the hub started.

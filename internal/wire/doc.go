@@ -6,7 +6,7 @@
 //
 //	edgeinfra.hb.<node>       core NATS      agent → hub   Heartbeat (JSON), every --heartbeat
 //	edgeinfra.state.<node>    stream EDGEINFRA agent → hub  StateChange (JSON), Nats-Msg-Id <node>.s.<lineage>.<version>
-//	edgeinfra.metrics.<node>  stream EDGEINFRA agent → hub  metrics delta (metrics binary snapshot), Nats-Msg-Id <node>.m.<epoch>.<seq>
+//	edgeinfra.metrics.<node>  stream EDGEINFRA agent → hub  metrics delta (metrics binary snapshot), Nats-Msg-Id <node>.m.<lineage>.<seq>
 //	KV edgeinfra-desired, key <node>           hub → agent  desired State (JSON), set by operators
 //
 // Heartbeats are frequent, small and only the newest matters, so they go
@@ -14,8 +14,11 @@
 // metric deltas must not be lost or counted twice, so agents publish them to
 // the EDGEINFRA stream and wait for its acknowledgement; the message ID makes
 // a republished message (after a timeout or a reconnect) a duplicate that
-// JetStream drops within its de-duplication window, and the hub also skips
-// any state version it has already applied. An acknowledged publish is
+// JetStream drops within its de-duplication window. Beyond that window (an
+// agent that stayed down for longer) the hub still counts each change once:
+// it skips a state version at or below the one it applied, and a metric
+// delta at or below the newest (lineage, seq) it merged for the node
+// ([ParseMetricsMsgID]); agents send both in order. An acknowledged publish is
 // durable in the stream, so the agent then confirms the change locally
 // (statesync ConfirmSync). Each hub reads the stream with its own durable
 // consumer, so several hubs on one NATS cluster each see the whole fleet.
