@@ -145,12 +145,12 @@ func (t *Tracker) Join(n node.Node) {
 // ignored.
 func (t *Tracker) Heartbeat(nodeID string, at time.Time) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if k, ok := t.index[nodeID]; ok {
 		t.beat(k, t.hot[k].epoch, at)
 	} else {
 		t.join(nodeID, "", 0, at)
 	}
-	t.mu.Unlock()
 }
 
 // HeartbeatEpoch is Heartbeat with the node's incarnation: a node that
@@ -160,12 +160,12 @@ func (t *Tracker) Heartbeat(nodeID string, at time.Time) {
 // node.
 func (t *Tracker) HeartbeatEpoch(nodeID string, epoch uint64, at time.Time) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if k, ok := t.index[nodeID]; ok {
 		t.beat(k, epoch, at)
 	} else {
 		t.join(nodeID, "", epoch, at)
 	}
-	t.mu.Unlock()
 }
 
 func (t *Tracker) join(id, region string, epoch uint64, at time.Time) {
