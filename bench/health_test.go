@@ -116,7 +116,10 @@ func BenchmarkHealthSweepSteady(b *testing.B) {
 // so each check overwrites the oldest. "same-order" checks the same slice
 // every time, as a hub does; "reordered" alternates between two orders, so
 // the previous call's order never applies and every node costs a map
-// lookup; "10pct-unhealthy" has every tenth node offline.
+// lookup; "join-and-leave" alternates between the fleet and the fleet
+// with one node more at a third and one less at two thirds (a hub keeps
+// its fleet sorted by ID, so a join shifts every later node); "10pct-
+// unhealthy" has every tenth node offline.
 func BenchmarkHealthCheckCluster100k(b *testing.B) {
 	fleet := func() []node.Node {
 		nodes := make([]node.Node, 100_000)
@@ -128,8 +131,9 @@ func BenchmarkHealthCheckCluster100k(b *testing.B) {
 	for _, tc := range []struct {
 		name      string
 		reordered bool
+		churn     bool
 		offline   bool
-	}{{"same-order", false, false}, {"reordered", true, false}, {"10pct-unhealthy", false, true}} {
+	}{{"same-order", false, false, false}, {"reordered", true, false, false}, {"join-and-leave", false, true, false}, {"10pct-unhealthy", false, false, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			m := health.NewMonitor(health.Options{HistorySize: 10})
 			nodes := fleet()
@@ -142,6 +146,11 @@ func BenchmarkHealthCheckCluster100k(b *testing.B) {
 			if tc.reordered {
 				other := slices.Clone(nodes)
 				rand.New(rand.NewPCG(1, 2)).Shuffle(len(other), func(i, j int) { other[i], other[j] = other[j], other[i] })
+				orders = append(orders, other)
+			}
+			if tc.churn {
+				other := slices.Insert(slices.Clone(nodes), len(nodes)/3, node.Node{ID: "node-joined", Region: "r0", Status: node.Online, LastHeartbeat: time.Now()})
+				other = slices.Delete(other, 2*len(nodes)/3, 2*len(nodes)/3+1)
 				orders = append(orders, other)
 			}
 			for i := range 10 { // histories are full

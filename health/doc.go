@@ -36,10 +36,12 @@
 // an entry takes 64 bytes. [Monitor.CheckCluster] allocates only its
 // report and remembers the order of the nodes it was given: called again
 // with the fleet in the same order (as a hub does), it finds each node's
-// history without a map lookup (checked by ID, so any order is correct,
-// only slower). It reads the clock once per 256 nodes, and gives each
-// check its batch's average as Latency. It holds the Monitor's lock for
-// the whole fleet.
+// history without a map lookup, and a node that joined or left in the
+// middle costs a lookup or two, not one per later node. The order is a
+// hint checked by ID, so any order is correct, only slower: a shuffled
+// fleet costs a lookup per node. It reads the clock once per 256 nodes,
+// and gives each check its batch's average as Latency. It holds the
+// Monitor's lock for the whole fleet.
 //
 // # Fleet scale: Tracker
 //

@@ -23,10 +23,15 @@ type Monitor struct {
 	index map[string]int32 // node ID → its record in recs
 	recs  []record         // one per node with a history; Forget moves the last into the hole
 	// order is the recs index of each node of the last CheckCluster, in
-	// that call's order. It is a hint: an entry is used only when its
+	// that call's order; prev is the one before, which a call reads while
+	// it writes order. It is a hint: an entry is used only when its
 	// record's ID matches, so a fleet checked again in the same order needs
-	// no map lookup, and any other input falls back to index.
-	order []int32
+	// no map lookup, and any other input falls back to index. shift is how
+	// far the current call's positions are from prev's, since the last
+	// node inserted or removed.
+	order, prev []int32
+	shift       int
+	lookups     uint64 // map lookups CheckCluster fell back to (tests read it)
 	// regions names the slots of CheckCluster's per-region counts across
 	// calls (a hint, like order: a record's slot is used only when the name
 	// matches); regionIdx finds a name's slot.
@@ -43,6 +48,7 @@ type record struct {
 	id string
 	ring
 	regionSlot int32 // the node's region slot at its last CheckCluster (a hint)
+	pos        int32 // the node's position in its last CheckCluster (a hint)
 }
 
 // NewMonitor returns a Monitor with no history.
@@ -107,6 +113,7 @@ func (m *Monitor) CheckCluster(nodes []node.Node) ClusterReport {
 	now := m.opts.now()
 	rep := ClusterReport{Total: len(nodes), CheckedAt: now, UnhealthyNodes: []string{}, FlappingNodes: []string{}, Regions: map[string]*RegionCounts{}}
 	m.mu.Lock()
+	m.prev, m.order, m.shift = m.order, m.prev[:0], 0
 	counts := make([]RegionCounts, len(m.regions))
 	for lo := 0; lo < len(nodes); lo += clusterBatch {
 		chunk := nodes[lo:min(lo+clusterBatch, len(nodes))]
@@ -137,7 +144,6 @@ func (m *Monitor) CheckCluster(nodes []node.Node) ClusterReport {
 			}
 		}
 	}
-	m.order = m.order[:min(len(m.order), len(nodes))]
 	used := 0
 	for s := range counts {
 		if c := &counts[s]; c.Total > 0 {
@@ -163,20 +169,30 @@ func (m *Monitor) CheckCluster(nodes []node.Node) ClusterReport {
 }
 
 // clusterRecord returns the record of the i-th node of a CheckCluster,
-// through the order of the previous call when it still holds.
+// through the order of the previous call when it still holds, and notes
+// the node's place in this call's order.
 func (m *Monitor) clusterRecord(i int, id string) *record {
-	if i < len(m.order) {
-		if k := m.order[i]; int(k) < len(m.recs) && m.recs[k].id == id {
-			return &m.recs[k]
+	k, ok := int32(-1), false
+	if j := i + m.shift; j >= 0 && j < len(m.prev) {
+		k = m.prev[j]
+		ok = int(k) < len(m.recs) && m.recs[k].id == id
+	}
+	if !ok {
+		k = m.lookup(id)
+		m.lookups++
+		// The fleet changed here (a node inserted, removed or moved). If
+		// this node was in the previous call, go on from its old place: a
+		// hub keeps its fleet sorted by ID, so a node that joins shifts
+		// every later one, and this makes that cost one lookup, not one
+		// per later node.
+		if p := int(m.recs[k].pos); p < len(m.prev) && m.prev[p] == k {
+			m.shift = p - i
 		}
 	}
-	k := m.lookup(id)
-	if i < len(m.order) {
-		m.order[i] = k
-	} else {
-		m.order = append(m.order, k) // i == len(m.order): nodes come in order
-	}
-	return &m.recs[k]
+	m.order = append(m.order, k)
+	r := &m.recs[k]
+	r.pos = int32(i)
+	return r
 }
 
 // regionSlot returns the slot of region name in CheckCluster's counts,

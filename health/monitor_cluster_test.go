@@ -108,6 +108,10 @@ func TestCheckClusterMatchesReference(t *testing.T) {
 	for round := range 120 {
 		now = now.Add(time.Second)
 		switch op := round % 8; {
+		case op == 0 && round > 0: // one node joins in the middle, another leaves
+			at := rng.IntN(len(fleet))
+			fleet = slices.Insert(fleet, at, node.Node{ID: fmt.Sprintf("j%d", round), Region: "r1"})
+			fleet = slices.Delete(fleet, at/2, at/2+1)
 		case op == 1:
 			rng.Shuffle(len(fleet), func(i, j int) { fleet[i], fleet[j] = fleet[j], fleet[i] })
 		case op == 2 && len(fleet) > 100:
@@ -193,5 +197,44 @@ func TestCheckClusterDoesNotAllocatePerNode(t *testing.T) {
 		if a := testing.AllocsPerRun(5, func() { m.CheckCluster(fleet) }); a > 20 {
 			t.Errorf("%d nodes: CheckCluster allocates %v times, want a handful for the report", n, a)
 		}
+	}
+}
+
+// TestCheckClusterFollowsShiftedFleet checks the cost side of the order
+// hint, by counting the map lookups CheckCluster falls back to: none for
+// the same fleet, a couple for a node joining in the middle of a sorted
+// fleet (which shifts every later node) or leaving it, and one per node
+// for a shuffled fleet.
+func TestCheckClusterFollowsShiftedFleet(t *testing.T) {
+	fleet := make([]node.Node, 1000)
+	for i := range fleet {
+		fleet[i] = node.Node{ID: fmt.Sprintf("n%04d", 2*i), Status: node.Online, LastHeartbeat: t0}
+	}
+	m := NewMonitor(Options{Now: fixedNow})
+	step := func(name string, nodes []node.Node, maxLookups uint64) {
+		t.Helper()
+		before := m.lookups
+		m.CheckCluster(nodes)
+		if n := m.lookups - before; n > maxLookups {
+			t.Errorf("%s: %d map lookups, want at most %d", name, n, maxLookups)
+		}
+	}
+	step("first check", fleet, 1000)
+	step("same fleet", fleet, 0)
+	joined := slices.Insert(slices.Clone(fleet), 400, node.Node{ID: "n0799x", Status: node.Online, LastHeartbeat: t0})
+	step("a node joins in the middle", joined, 2)
+	step("same fleet again", joined, 0)
+	left := slices.Delete(slices.Clone(joined), 700, 701)
+	step("a node leaves", left, 1)
+	several := slices.Delete(slices.Clone(left), 100, 101)
+	several = slices.Delete(several, 500, 501)
+	several = slices.Insert(several, 900, node.Node{ID: "n1799x", Status: node.Online, LastHeartbeat: t0})
+	step("two leave, one joins", several, 4)
+	shuffled := slices.Clone(several)
+	rand.New(rand.NewPCG(9, 9)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	before := m.lookups
+	m.CheckCluster(shuffled)
+	if n := m.lookups - before; n < 900 {
+		t.Errorf("shuffled fleet: %d map lookups, want about one per node (the test counts what it should)", n)
 	}
 }
