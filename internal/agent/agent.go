@@ -57,6 +57,11 @@ type Config struct {
 	CacheSize int
 	// Logger receives the agent's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Creds is the agent's credentials file, as `edgeinfra hub creds
+	// create` writes it (an nkey seed file). Empty means none, for a hub
+	// that does not require credentials. The file is re-read at every
+	// connection attempt.
+	Creds string
 	// TLS configures the connection to the hub's NATS: CA verifies the
 	// server (system roots without it), Cert and Key are a client
 	// certificate for a hub that requires one. The zero value is plain.
@@ -128,6 +133,10 @@ type Agent struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	closed atomic.Bool
+
+	refusedOnce sync.Once
+	refused     chan struct{} // closed when the hub refuses the credentials
+	refusedErr  error         // set before refused is closed
 }
 
 // link is one NATS connection with its JetStream handle.
@@ -164,7 +173,10 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), pushKick: make(chan struct{}, 1)}
+	if err := checkCreds(cfg.Creds, cfg.ID); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), refused: make(chan struct{}), pushKick: make(chan struct{}, 1)}
 	a.stateAttempt.Store(a.epoch)
 	if a.log == nil {
 		a.log = slog.Default()
@@ -251,8 +263,11 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL, append(a.natsTLSOptions(),
+	opts := append(a.natsTLSOptions(),
 		nats.Name("edgeinfra-agent-"+a.cfg.ID),
+		// Replies come under a prefix of this node's own, which its
+		// subscribe permission covers (wire.AgentPermissions).
+		nats.CustomInboxPrefix(wire.InboxPrefix(a.cfg.ID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -266,7 +281,17 @@ func (a *Agent) Reconnect() error {
 			a.log.Info("reconnected to the hub")
 			a.pushNow()
 		}),
-	)...)
+		nats.ClosedHandler(a.onClosed),
+		nats.ErrorHandler(a.onAsyncError),
+	)
+	if a.cfg.Creds != "" {
+		opt, err := nats.NkeyOptionFromSeed(a.cfg.Creds)
+		if err != nil {
+			return fmt.Errorf("agent: --creds %s: %w", a.cfg.Creds, err)
+		}
+		opts = append(opts, opt)
+	}
+	nc, err := nats.Connect(a.cfg.HubURL, opts...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}

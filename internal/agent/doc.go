@@ -88,6 +88,18 @@
 // the hub is watched in the hub's key-value bucket and offered to
 // statesync ApplyRemote, which applies it by [Config.Strategy].
 //
+// # Credentials
+//
+// When the hub requires credentials, [Config.Creds] names the agent's
+// file from `edgeinfra hub creds create` (an nkey seed file; the file's
+// "# node:" line must match [Config.ID]). The agent signs the server's
+// nonce with it at every connection and uses the inbox prefix _INBOX_<ID>,
+// which its permissions allow. A publish or subscription the hub refuses
+// is logged as an error. If the hub refuses the credentials themselves
+// (revoked, unknown, or none given), nats.go stops reconnecting after the
+// second refusal; [Agent.Refused] is then closed and [Agent.Err] says why,
+// while the local API keeps serving.
+//
 // # Offline and restarts
 //
 // While the hub is unreachable the local API keeps working; state changes
