@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/cache"
 	"github.com/edgeinfra/edgeinfra/internal/apiauth"
+	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -79,6 +80,10 @@ type Config struct {
 	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
 	// value is plain HTTP, fine on the default loopback address.
 	HTTPTLS tlsconf.Files
+	// Creds is the agent's NATS credentials file, as 'edgeinfra hub creds
+	// create' writes it (any nkey user seed file works). Empty means none,
+	// for a hub that does not require credentials.
+	Creds string
 }
 
 // Agent runs on an edge node: it serves the local cache, metrics and state
@@ -122,6 +127,11 @@ type Agent struct {
 	// rateLimited counts writes refused with 429.
 	rateLimited atomic.Uint64
 	httpTLS     *tls.Config // nil without Config.HTTPTLS
+
+	creds       *natsauth.Creds // nil without Config.Creds
+	refused     chan struct{}   // closed when the hub refuses the credentials
+	refusedOnce sync.Once
+	refusedErr  error
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -214,6 +224,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := a.loadTLS(); err != nil {
 		return nil, err
 	}
+	if err := a.loadCreds(); err != nil {
+		return nil, err
+	}
 	a.token, a.limiter = apiauth.New(cfg.APIToken), newLimiter(cfg)
 	if err := a.startHTTP(); err != nil {
 		return nil, err
@@ -250,7 +263,7 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL, append(a.natsTLSOptions(),
+	nc, err := nats.Connect(a.cfg.HubURL, append(append(a.natsTLSOptions(), a.natsAuthOptions()...),
 		nats.Name("edgeinfra-agent-"+a.cfg.ID),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),

@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/health"
 	"github.com/edgeinfra/edgeinfra/internal/apiauth"
+	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -89,6 +90,13 @@ type Config struct {
 	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
 	// file does what). The zero value is plain text.
 	TLS tlsconf.Files
+	// NATSAuth decides whether the embedded NATS server requires agent
+	// credentials (natsauth.ModeAuto, ModeRequired, ModeOff). Empty means
+	// ModeAuto: required once CredsDir holds a credentials store.
+	NATSAuth natsauth.Mode
+	// CredsDir holds the agents' credentials store ('edgeinfra hub creds').
+	// Empty means DataDir.
+	CredsDir string
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -98,7 +106,8 @@ type Hub struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	ns      *server.Server // nil with an external NATS
+	ns      *server.Server          // nil with an external NATS
+	auth    *natsauth.Authenticator // nil while the embedded server lets anyone in
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	desired jetstream.KeyValue
@@ -172,6 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	h.watchCreds(runCtx)
 	if err := h.startStreams(ctx, runCtx); err != nil {
 		return nil, err
 	}
@@ -215,6 +225,11 @@ func (h *Hub) startNATS() error {
 		if err := h.natsServerTLS(sopts); err != nil {
 			return err
 		}
+		authOpts, err := h.natsServerAuth(sopts)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, authOpts...)
 		if h.cfg.DataDir != "" {
 			sopts.StoreDir = h.cfg.DataDir
 		} else {
@@ -237,6 +252,9 @@ func (h *Hub) startNATS() error {
 		url = inProcessURL(ns)
 		opts = append(opts, nats.InProcessServer(ns))
 	} else {
+		if err := h.checkExternalAuth(); err != nil {
+			return err
+		}
 		tlsOpts, err := h.natsClientTLS()
 		if err != nil {
 			return err
