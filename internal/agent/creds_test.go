@@ -275,6 +275,23 @@ func TestCredsAgentRefusedOtherSubjects(t *testing.T) {
 		w.Stop()
 	}
 
+	// The one consumer-create subject n1 may use names its own key; the
+	// server holds the request's filter to it.
+	own := "$JS.API.CONSUMER.CREATE.KV_" + wire.DesiredBucket + ".c2.$KV." + wire.DesiredBucket + ".n1"
+	for _, cfg := range []string{
+		`{"filter_subject":"$KV.` + wire.DesiredBucket + `.>"}`,
+		`{"filter_subject":"$KV.` + wire.DesiredBucket + `.n1","filter_subjects":["$KV.` + wire.DesiredBucket + `.n2"]}`,
+	} {
+		req := `{"stream_name":"KV_` + wire.DesiredBucket + `","config":` + strings.TrimSuffix(cfg, "}") + `,"name":"c2","deliver_subject":"_INBOX_n1.w","ack_policy":"none"}}`
+		m, err := c.nc.Request(own, []byte(req), 5*time.Second)
+		if err != nil {
+			t.Fatalf("consumer create with filter %s: %v", cfg, err)
+		}
+		if !strings.Contains(string(m.Data), `"error"`) || !strings.Contains(string(m.Data), "subject") {
+			t.Fatalf("consumer create with filter %s accepted: %s", cfg, m.Data)
+		}
+	}
+
 	// Nothing refused had an effect: n2 at the hub is as its agent made
 	// it, and the stream still takes n1's changes.
 	var n2 map[string]any

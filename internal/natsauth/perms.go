@@ -26,15 +26,23 @@ const kvStream = "KV_" + wire.DesiredBucket
 //     watching its key creates an ordered consumer whose filter is in the
 //     subject, and the server checks that the filter in the request is
 //     that one; the consumer's name (the wildcard) is random;
-//   - $JS.API.CONSUMER.DELETE.KV_edgeinfra-desired.* and
-//     $JS.API.CONSUMER.INFO.KV_edgeinfra-desired.*: stopping a watch
-//     deletes its consumer, and an ordered consumer that misses a
-//     heartbeat asks for it. Consumer names are random and agents may not
-//     list them, so these do not reach other agents' watches in practice;
+//   - $JS.API.CONSUMER.DELETE.KV_edgeinfra-desired.*: stopping a watch
+//     deletes its consumer, and so does an ordered consumer that misses a
+//     message or a heartbeat before it creates the next. Consumer names are
+//     random and agents may not list them, so this does not reach other
+//     agents' watches in practice;
 //   - $JS.API.DIRECT.GET.KV_edgeinfra-desired.$KV.edgeinfra-desired.<id>:
 //     reading its key (KeyValue.Get);
 //   - $JS.FC.KV_edgeinfra-desired.>: flow-control replies of the push
-//     consumer a watch uses; they carry no data.
+//     consumer a watch uses (nats.go turns flow control on for ordered
+//     consumers; without the reply the server stops delivering once a
+//     large value fills the window); they carry no data.
+//
+// Each entry was checked by removing it: the watch, its stop, or the read
+// of the own key then fails (flow control aside, which small test values
+// do not reach). Nothing lets an agent write desired state, create a
+// consumer without its own key as the filter, read other keys, or touch
+// the EDGEINFRA stream other than by publishing its own subjects.
 func PublishAllow(id string) []string {
 	key := "$KV." + wire.DesiredBucket + "." + id
 	return []string{
@@ -44,7 +52,6 @@ func PublishAllow(id string) []string {
 		"$JS.API.STREAM.INFO." + kvStream,
 		"$JS.API.CONSUMER.CREATE." + kvStream + ".*." + key,
 		"$JS.API.CONSUMER.DELETE." + kvStream + ".*",
-		"$JS.API.CONSUMER.INFO." + kvStream + ".*",
 		"$JS.API.DIRECT.GET." + kvStream + "." + key,
 		"$JS.FC." + kvStream + ".>",
 	}
