@@ -36,6 +36,15 @@ func (a *Agent) natsAuthOptions() []nats.Option {
 	opts := []nats.Option{
 		nats.CustomInboxPrefix(natsauth.InboxPrefix(a.cfg.ID)),
 		nats.ClosedHandler(a.onClosed),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if isAuthError(err) {
+				a.log.Debug("NATS", "err", err) // onClosed says it once, clearly
+				return
+			}
+			// A permissions violation here means the hub's permissions and
+			// this agent disagree: worth an operator's look.
+			a.log.Warn("NATS", "err", err)
+		}),
 	}
 	if a.creds != nil {
 		opts = append(opts, nats.Nkey(a.creds.PublicKey, a.creds.Sign))

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/edgeinfra/edgeinfra/internal/hub"
 	"github.com/edgeinfra/edgeinfra/internal/natsauth"
@@ -312,5 +315,127 @@ func TestCredsAgentRefusedOtherSubjects(t *testing.T) {
 	}
 	if a2.Err() != nil {
 		t.Fatal(a2.Err())
+	}
+}
+
+func TestCredsConnectRefusedAndRevoked(t *testing.T) {
+	dir := t.TempDir()
+	h := authHub(t, dir, "")
+	creds := issue(t, dir, "n1")
+
+	// Without credentials, with an unknown key, and with n1's public key
+	// but another key's signature: refused at connect.
+	if _, err := connectAs(t, h, "n1", ""); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("no credentials: %v, want an authorization violation", err)
+	}
+	stranger, _ := nkeys.CreateUser()
+	seed, _ := stranger.Seed()
+	strangerFile := filepath.Join(t.TempDir(), "stranger.nk")
+	if err := os.WriteFile(strangerFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connectAs(t, h, "n1", strangerFile); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("unknown key: %v, want an authorization violation", err)
+	}
+	n1, err := natsauth.ReadCreds(creds, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connectAs(t, h, "n1", "", nats.Nkey(n1.PublicKey, stranger.Sign)); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("n1's key signed by another: %v, want an authorization violation", err)
+	}
+
+	// A credential created while the hub runs works at once.
+	a3 := startAgent(t, Config{HubURL: h.NATSURL(), ID: "n3", Creds: issue(t, dir, "n3")})
+	eventually(t, "n3 listed", func() bool { return do(t, "GET", h.URL()+"/api/v1/nodes/n3", "", nil) == 200 })
+
+	// Revoking n1 closes its live connections and the agent stops
+	// retrying with a clear error; n3 is untouched.
+	a := startAgent(t, Config{HubURL: h.NATSURL(), ID: "n1", Creds: creds})
+	raw, err := connectAs(t, h, "n1", creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "n1 listed", func() bool { return do(t, "GET", h.URL()+"/api/v1/nodes/n1", "", nil) == 200 })
+	if _, err := natsauth.Revoke(dir, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.Refused():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked agent was not told")
+	}
+	if err := a.Err(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization violation") || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("revoked agent's error = %v", err)
+	}
+	eventually(t, "the revoked raw connection closed", func() bool { return !raw.nc.IsConnected() })
+	if _, err := connectAs(t, h, "n1", creds); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("revoked key: %v, want an authorization violation", err)
+	}
+	if a3.Err() != nil || !a3.currentLink().nc.IsConnected() {
+		t.Fatalf("n3 lost its connection: %v", a3.Err())
+	}
+}
+
+func TestCredsAgentWithoutCredsTold(t *testing.T) {
+	dir := t.TempDir()
+	h := authHub(t, dir, natsauth.ModeRequired)
+	a := startAgent(t, Config{HubURL: h.NATSURL(), ID: "n1"})
+	select {
+	case <-a.Refused():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an agent without credentials was not told")
+	}
+	if err := a.Err(); err == nil || !strings.Contains(err.Error(), "hub creds create --id n1") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestCredsAutoTurnsOnWithFirstCredential(t *testing.T) {
+	dir := t.TempDir()
+	h := authHub(t, dir, natsauth.ModeAuto)
+	anon, err := connectAs(t, h, "x", "")
+	if err != nil {
+		t.Fatalf("auto mode without a store refused a client: %v", err)
+	}
+	issue(t, dir, "n1")
+	eventually(t, "the client without credentials dropped", func() bool { return !anon.nc.IsConnected() })
+	if _, err := connectAs(t, h, "x", ""); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("no credentials after the first one was created: %v", err)
+	}
+	// Revoking the last credential does not open the server again.
+	if _, err := natsauth.Revoke(dir, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connectAs(t, h, "x", ""); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("no credentials after the last one was revoked: %v", err)
+	}
+}
+
+func TestCredsFileChecks(t *testing.T) {
+	dir := t.TempDir()
+	creds := issue(t, dir, "n1")
+	tests := []struct {
+		name, id, want string
+		prepare        func(path string)
+	}{
+		{"another node's file", "n2", `issued for node "n1", not "n2"`, nil},
+		{"readable by others", "n1", "chmod 600", func(p string) { os.Chmod(p, 0o644) }},
+		{"no seed", "n1", "no NATS user nkey seed", func(p string) { os.WriteFile(p, []byte("# node: n1\n"), 0o600) }},
+		{"missing", "n1", "no such file", func(p string) { os.Remove(p) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c")
+			b, _ := os.ReadFile(creds)
+			os.WriteFile(path, b, 0o600)
+			if tt.prepare != nil {
+				tt.prepare(path)
+			}
+			_, err := Start(context.Background(), Config{HubURL: "nats://127.0.0.1:1", ID: tt.id, HTTPAddr: "127.0.0.1:0", Creds: path, Logger: quiet()})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Start = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
 	}
 }
