@@ -30,6 +30,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	apiRate := fs.Float64("api-rate", 5000, "writes per second the local API accepts, answering 429 with Retry-After past it; negative for no limit")
 	apiBurst := fs.Int("api-burst", 0, "writes the local API accepts at once; 0 means --api-rate")
 	maxFunctions := fs.Int("max-functions", 1000, "distinct function IDs POST /v1/invocations accepts (keep it within the hub's --max-series-per-node); negative for no limit")
+	creds := fs.String("creds", "", "NATS credentials file of this agent, from 'edgeinfra hub creds create' on the hub (any nkey seed file works)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,12 +46,17 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
 		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
 		TLS: *tlsFiles, HTTPTLS: *httpTLS, APIToken: *apiToken, APIRate: *apiRate, APIBurst: *apiBurst,
-		MaxFunctions: *maxFunctions,
+		MaxFunctions: *maxFunctions, Creds: *creds,
 	})
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
-	return a.Close()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return a.Close()
+	case <-a.Refused():
+		a.Close()
+		return a.Err()
+	}
 }

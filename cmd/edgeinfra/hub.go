@@ -7,11 +7,15 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/internal/dashboard"
 	"github.com/edgeinfra/edgeinfra/internal/hub"
+	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 )
 
 type hubCommand struct{}
 
 func (hubCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "creds" {
+		return credsCommand(args[1:], os.Stdout, os.Stderr)
+	}
 	fs := newFlagSet("hub", "hub [--http 127.0.0.1:8080] [--nats-listen 127.0.0.1:4222 | --nats-url nats://…] [--data DIR] [--heartbeat-timeout 60s]")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP address of the API, /metrics and the dashboard")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "client address of the embedded NATS server")
@@ -29,10 +33,15 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	maxSeries := fs.Int("max-series-per-node", 1000, "metric series (functions) one node may create; new ones past it are refused, counted and logged; negative for no limit")
 	hbRate := fs.Float64("heartbeat-rate", 20, "heartbeats per second one node may send on average; more are dropped and counted; negative for no limit")
 	hbBurst := fs.Int("heartbeat-burst", 0, "heartbeats one node may send at once; 0 means twice --heartbeat-rate")
+	auth, credsDir := authFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(os.Stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	natsAuth, err := natsauth.ParseMode(*auth)
 	if err != nil {
 		return err
 	}
@@ -44,6 +53,7 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 		HTTPAddr: *httpAddr, NATSListen: *natsListen, NATSURL: *natsURL, DataDir: *data,
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
 		TLS: *tlsFiles, APIToken: *apiToken, ReadAccess: access,
+		NATSAuth: natsAuth, CredsDir: *credsDir,
 		MaxNodes: *maxNodes, MaxSeriesPerNode: *maxSeries, HeartbeatRate: *hbRate, HeartbeatBurst: *hbBurst,
 	})
 	if err != nil {
