@@ -63,12 +63,23 @@
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).
 // Every [Config.PushInterval] ([Agent.Flush]) it publishes its pending state
-// changes, oldest first, to the hub's JetStream stream, and calls
-// ConfirmSync for each once the stream acknowledged it; then the metric
-// delta (metrics TakeDelta, binary encoded). Both carry de-duplication
-// message IDs, lineage and version for state, lineage and outbox sequence
-// for metrics, so a resend after a lost acknowledgement or a crash is
-// dropped by the stream rather than counted twice. Desired state set at
+// changes, oldest first, to the hub's JetStream stream, up to 2048 in
+// flight at once, and calls ConfirmSync with the highest version up to
+// which the stream acknowledged every change in order (writing the store
+// once per 2048, not once per change); then the metric delta (metrics
+// TakeDelta, binary encoded). Both carry de-duplication message IDs, so a
+// resend after a lost acknowledgement is dropped by the stream rather
+// than counted twice. A change stored out of order (its predecessor lost
+// or reordered on the way, see package wire) is not confirmed: the round
+// fails, and the next one sends the rest again with a new attempt number
+// in their IDs. A round waits at most [Config.PushTimeout] for an
+// acknowledgement. With a link that drops, duplicates and reorders 5% of
+// messages each and is cut every few hundred milliseconds, the hub never
+// applies an older version and ends with the agent's exact state; 100,000
+// changes queued during a cut reach the hub about 1.5 s (1.2-2.3 s on a
+// loaded 2-core machine) after the link returns, NATS reconnect included
+// (TestCatchUpAfterCut with EDGEINFRA_CONVERGE_CHANGES=100000; the default
+// run uses 20,000). Desired state set at
 // the hub is watched in the hub's key-value bucket and offered to
 // statesync ApplyRemote, which applies it by [Config.Strategy].
 //
@@ -95,8 +106,9 @@
 // about 7,000-9,000 (11,000-13,000 without); arrays of 100 per request
 // gave 25-55 times more. BenchmarkPostInvocations measures it. Each push
 // folds the journal into a metric delta in the same transaction that
-// removes it, and a restarted agent replays what is left. Without DataDir an acknowledgement means "in memory": a crash loses what
-// was not yet pushed ("durable":false says so).
+// removes it, and a restarted agent replays what is left. Without DataDir
+// an acknowledgement means "in memory": a crash loses what was not yet
+// pushed ("durable":false says so).
 //
 // # Faults
 //

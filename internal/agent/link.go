@@ -86,7 +86,7 @@ const stateWindow = 2048
 
 // pushState publishes every pending change, oldest first, with up to
 // stateWindow of them in flight at once, and confirms the highest version
-// up to which the stream has acknowledged every change (once per window,
+// up to which the stream has acknowledged every change, in order (once per window,
 // so the store is written once per window, not once per change). A change
 // leaves the pending queue only when it and everything before it are in
 // the stream. On a failure the round stops and the attempt number moves
@@ -108,12 +108,20 @@ func (a *Agent) pushState(ctx context.Context, l *link) error {
 	confirmed, persisted := int64(0), int64(0)
 	timeout := time.NewTimer(a.cfg.PushTimeout)
 	defer timeout.Stop()
-	// settle waits for the oldest change in flight.
+	// settle waits for the oldest change in flight. The stream must have
+	// stored the changes in version order: one stored before its
+	// predecessor (reordered on the way) was skipped by the hub as a gap,
+	// so it counts as failed and goes again in the next attempt.
+	var lastSeq uint64
 	settle := func() error {
 		it := queue[0]
 		queue = queue[1:]
 		select {
-		case <-it.ack.Ok():
+		case ack := <-it.ack.Ok():
+			if ack.Sequence <= lastSeq {
+				return fmt.Errorf("agent: push change %d: stored at stream sequence %d, before its predecessor at %d; sending it again", it.version, ack.Sequence, lastSeq)
+			}
+			lastSeq = ack.Sequence
 			confirmed = it.version
 			return nil
 		case err := <-it.ack.Err():

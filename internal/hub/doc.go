@@ -4,13 +4,40 @@
 // agent reports it, hands operators' desired state to agents, and serves all
 // of it as an HTTP JSON API, Prometheus metrics and a dashboard.
 //
-// The NATS subjects, stream and bucket are described in package wire. The
-// hub replays the stream from its start when it starts, which rebuilds node
-// state and metrics after a restart (with DataDir, the stream survives on
-// disk) and lets several hubs on one NATS cluster each hold the whole fleet.
+// The NATS subjects, stream and buckets are described in package wire.
 // Each node's record keeps the newest state version and the newest metric
 // delta (lineage, sequence) it applied, so a message applied once is
-// skipped when it comes again, even after JetStream's duplicate window.
+// skipped when it comes again, even after JetStream's duplicate window; a
+// state change whose predecessor has not been applied yet (it was lost or
+// reordered on the way) is skipped too, and applied when the agent sends
+// it again after the predecessor.
+//
+// # Durability
+//
+// Everything the hub knows about the fleet beyond heartbeats is derived
+// from the stream, which with DataDir (or an external cluster) is on
+// disk. Every [Config.CheckpointInterval] (one minute), every
+// [Config.CheckpointEvery] stream messages (10,000) or 64 MiB of them, and
+// at a graceful shutdown the hub stores a checkpoint of that derived state — each node's
+// state, versions and de-duplication watermarks, and the metrics — with
+// the stream sequence it covers, in the key-value bucket
+// edgeinfra-checkpoints (chunked, with a SHA-256 manifest, written to the
+// slot not in use so a crash mid-write keeps the previous one). A restart
+// loads it and replays only the messages after it, so the stream's
+// retention (7 days, 1 GiB) never costs state as long as a hub runs at
+// least once in that time; a hub that stayed down longer logs how many
+// messages it missed. A checkpoint that is missing, damaged, or of an
+// earlier stream means a full replay. The checkpoint is taken between two
+// messages (applyMu), so checkpoint plus replay applies every message
+// exactly once. Several hubs on one NATS cluster each keep their own
+// checkpoint, keyed by Config.Name. Health history and 1- and 5-minute
+// metric windows are not checkpointed: they refill within minutes.
+// Reading a checkpoint is tried three times before a full replay (a full
+// replay gives up what retention dropped, and its next checkpoint would
+// replace the good one); a full replay from a stream that already dropped
+// messages is logged as lost state. edgeinfra_hub_stream_applied_seq,
+// edgeinfra_hub_checkpoint_seq, _bytes and _failures_total in /metrics
+// show whether checkpoints keep up.
 //
 // # Health
 //

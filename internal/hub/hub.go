@@ -55,6 +55,18 @@ type Config struct {
 	// checks make the per-node history). Zero means HeartbeatTimeout/10,
 	// between 100ms and 5s.
 	SweepInterval time.Duration
+	// CheckpointInterval is how often the hub stores a checkpoint of the
+	// fleet state and metrics it derived from the stream (and it stores
+	// one at a graceful shutdown), so that a restart replays only the
+	// stream messages after it, and messages that retention has removed
+	// are not needed. Zero means one minute; negative turns checkpoints
+	// off (every start replays the whole stream).
+	CheckpointInterval time.Duration
+	// CheckpointEvery is how many stream messages trigger a checkpoint
+	// before CheckpointInterval is up (64 MiB of them do too), so a burst
+	// cannot outrun checkpoints and the stream's byte limit. Zero means
+	// 10000.
+	CheckpointEvery int
 	// Name identifies this hub in logs and in NATS. Empty means "hub".
 	Name string
 	// MaxSeries bounds the fleet's (function, node) metric series. Zero
@@ -118,6 +130,25 @@ type Hub struct {
 	agg     *metrics.Aggregator
 	stats   hubStats
 
+	// Stream application and checkpoints (checkpoint.go). applyMu is
+	// held while a stream message is applied and while a checkpoint
+	// copies the state, so a checkpoint is exactly the state after
+	// appliedSeq.
+	applyMu       sync.Mutex
+	appliedSeq    uint64 // guarded by applyMu: the newest stream sequence applied
+	checkpointSeq atomic.Uint64
+	restoredSeq   uint64 // the checkpoint's sequence the hub started from; 0: full replay
+	streamCreated time.Time
+	checkpoints   *checkpointStore // nil: checkpoints off
+	sinceCP       int              // guarded by applyMu: messages since the last checkpoint trigger
+	sinceCPBytes  int              // guarded by applyMu: their bytes
+	checkpointNow chan struct{}    // a checkpoint is due by message count or bytes
+	cpBytes       atomic.Uint64    // size of the newest checkpoint stored by this process
+	cpFailures    atomic.Uint64    // checkpoints not stored, or not usable at start
+	// checkpointsPaused stops storing checkpoints, the one at Close
+	// included, so tests can restart from an older one as after a crash.
+	checkpointsPaused atomic.Bool
+
 	lastReport atomic.Pointer[health.ClusterReport]
 	lastFleet  atomic.Pointer[health.FleetReport]
 
@@ -145,7 +176,7 @@ type hubStats struct {
 // are ready. The hub runs until Close (or until ctx is cancelled, after
 // which Close still has to be called to wait for it).
 func Start(ctx context.Context, cfg Config) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry(), checkpointNow: make(chan struct{}, 1)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -308,7 +339,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	h.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, err = js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
+	stream, err := js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
 		Name:        wire.StreamName,
 		Description: "edgeinfra state changes and metric deltas from agents",
 		Subjects:    []string{wire.StateAll, wire.MetricsAll},
@@ -336,7 +367,35 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
 		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
 	}
-	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, jetstream.OrderedConsumerConfig{})
+	si, err := stream.Info(setupCtx)
+	if err != nil {
+		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
+	}
+	h.streamCreated = si.Created
+	consCfg := jetstream.OrderedConsumerConfig{}
+	if h.cfg.CheckpointInterval >= 0 {
+		kv, err := js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
+			Bucket:      wire.CheckpointBucket,
+			Description: "edgeinfra hub checkpoints of the state derived from the stream",
+			Storage:     h.storage(),
+			History:     1,
+			Replicas:    max(h.cfg.StreamReplicas, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("hub: create bucket %s: %w", wire.CheckpointBucket, err)
+		}
+		h.checkpoints = newCheckpointStore(kv, h.cfg.Name)
+		if seq := h.restoreCheckpoint(setupCtx, si); seq > 0 {
+			consCfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			consCfg.OptStartSeq = seq + 1
+		}
+		every := h.cfg.CheckpointInterval
+		if every == 0 {
+			every = time.Minute
+		}
+		h.wg.Go(func() { h.checkpointLoop(runCtx, every) })
+	}
+	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, consCfg)
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
@@ -402,9 +461,32 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 	h.stats.heartbeats.Add(1)
 }
 
-// onStreamMsg applies one stream message. A message that cannot be decoded
-// is counted and skipped: it can never become valid.
+// onStreamMsg applies one stream message and notes its sequence for the
+// next checkpoint.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
+	h.applyMu.Lock()
+	h.applyStreamMsg(m)
+	if md, err := m.Metadata(); err == nil {
+		h.appliedSeq = md.Sequence.Stream
+	}
+	h.sinceCP++
+	h.sinceCPBytes += len(m.Data())
+	due := h.sinceCP >= h.checkpointEvery() || h.sinceCPBytes >= checkpointBytes
+	if due {
+		h.sinceCP, h.sinceCPBytes = 0, 0
+	}
+	h.applyMu.Unlock()
+	if due {
+		select {
+		case h.checkpointNow <- struct{}{}:
+		default: // one is due already
+		}
+	}
+}
+
+// applyStreamMsg applies one stream message. A message that cannot be
+// decoded is counted and skipped: it can never become valid.
+func (h *Hub) applyStreamMsg(m jetstream.Msg) {
 	subject := m.Subject()
 	id, err := wire.NodeFromSubject(subject)
 	isState := strings.HasPrefix(subject, wire.StateSubject(""))
@@ -616,6 +698,13 @@ func (h *Hub) shutdown() {
 			h.cancel()
 		}
 		h.wg.Wait()
+		if h.checkpoints != nil && h.nc.IsConnected() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := h.writeCheckpoint(ctx); err != nil {
+				h.log.Warn("no checkpoint at shutdown; the next start replays more of the stream", "err", err)
+			}
+			cancel()
+		}
 		if h.nc != nil {
 			_ = h.nc.Drain()
 			for h.nc.IsDraining() {

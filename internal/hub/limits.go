@@ -155,6 +155,21 @@ func newSeriesQuota(maxNodes, perNode int) *seriesQuota {
 	return &seriesQuota{maxNodes: maxNodes, perNode: perNode, nodes: map[string]*nodeSeries{}}
 }
 
+// restore records the series of snap (a restored checkpoint) in the
+// quota, as if they had been admitted.
+func (q *seriesQuota) restore(snap metrics.Snapshot) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, k := range snap.Keys() {
+		ns := q.nodes[k.NodeID]
+		if ns == nil {
+			ns = &nodeSeries{fns: map[string]struct{}{}}
+			q.nodes[k.NodeID] = ns
+		}
+		ns.fns[k.FunctionID] = struct{}{}
+	}
+}
+
 // admitMetrics returns the part of snap (every series of node id) that
 // the hub merges: series with a valid function ID, of a node within
 // MaxNodes, within the node's series quota. The rest is counted, and

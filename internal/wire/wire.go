@@ -15,22 +15,25 @@ import (
 
 // Names of the NATS resources.
 const (
-	StreamName     = "EDGEINFRA"
-	DesiredBucket  = "edgeinfra-desired"
-	prefix         = "edgeinfra."
-	hbPrefix       = prefix + "hb."
-	statePrefix    = prefix + "state."
-	metricsPrefix  = prefix + "metrics."
-	HeartbeatAll   = hbPrefix + "*"
-	StateAll       = statePrefix + "*"
-	MetricsAll     = metricsPrefix + "*"
-	MaxMessageSize = 1 << 20 // bytes, for every message
-	MaxNodeIDLen   = 64
-	MaxKeyLen      = 256 // bytes of a state key
-	MaxKeys        = 10_000
-	MaxFunctionLen = 128 // bytes of a function ID
-	MaxRegionLen   = 64  // bytes of a region
-	Version        = 1   // of the JSON messages
+	StreamName    = "EDGEINFRA"
+	DesiredBucket = "edgeinfra-desired"
+	// CheckpointBucket is the key-value bucket where each hub keeps its
+	// checkpoint of the state it derived from the stream.
+	CheckpointBucket = "edgeinfra-checkpoints"
+	prefix           = "edgeinfra."
+	hbPrefix         = prefix + "hb."
+	statePrefix      = prefix + "state."
+	metricsPrefix    = prefix + "metrics."
+	HeartbeatAll     = hbPrefix + "*"
+	StateAll         = statePrefix + "*"
+	MetricsAll       = metricsPrefix + "*"
+	MaxMessageSize   = 1 << 20 // bytes, for every message
+	MaxNodeIDLen     = 64
+	MaxKeyLen        = 256 // bytes of a state key
+	MaxKeys          = 10_000
+	MaxFunctionLen   = 128 // bytes of a function ID
+	MaxRegionLen     = 64  // bytes of a region
+	Version          = 1   // of the JSON messages
 )
 
 // HeartbeatSubject is where nodeID publishes heartbeats.
