@@ -12,7 +12,7 @@ import (
 type agentCommand struct{}
 
 func (agentCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("agent", "agent --hub nats://HOST:4222 --id ID [--region R] [--heartbeat 5s] [--http 127.0.0.1:8090] [--data DIR]")
+	fs := newFlagSet("agent", "agent --hub nats://HOST:4222 --id ID [--creds FILE] [--region R] [--heartbeat 5s] [--http 127.0.0.1:8090] [--data DIR]")
 	hubURL := fs.String("hub", "", "NATS URL of the hub (required)")
 	id := fs.String("id", "", "this node's ID: letters, digits, '-' and '_' (required)")
 	region := fs.String("region", "", "this node's region")

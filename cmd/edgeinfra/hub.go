@@ -16,7 +16,7 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "creds" {
 		return credsCommand(args[1:], os.Stdout, os.Stderr)
 	}
-	fs := newFlagSet("hub", "hub [--http 127.0.0.1:8080] [--nats-listen 127.0.0.1:4222 | --nats-url nats://…] [--data DIR] [--heartbeat-timeout 60s]")
+	fs := newFlagSet("hub", "hub [--http 127.0.0.1:8080] [--nats-listen 127.0.0.1:4222 | --nats-url nats://…] [--data DIR] [--auth auto] [--heartbeat-timeout 60s]\n       edgeinfra hub creds create|list|revoke|template ... (agents' NATS credentials; hub creds --help)")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP address of the API, /metrics and the dashboard")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "client address of the embedded NATS server")
 	natsURL := fs.String("nats-url", "", "use this NATS cluster (with JetStream) instead of embedding a server")

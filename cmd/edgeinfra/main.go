@@ -2,7 +2,8 @@
 //
 //	edgeinfra sim                          a hub and 50 agents in one process, with a dashboard
 //	edgeinfra hub   [--http ADDR] [--nats-listen ADDR | --nats-url URL] [--data DIR]
-//	edgeinfra agent --hub nats://HOST:4222 --id ID [--region R] [--data DIR]
+//	edgeinfra hub creds create|list|revoke|template   agents' NATS credentials (--help)
+//	edgeinfra agent --hub nats://HOST:4222 --id ID [--region R] [--data DIR] [--creds FILE]
 //
 // Every flag can also be set by an environment variable: EDGEINFRA_ and the
 // flag's name in capitals with '-' as '_' (--nats-url is EDGEINFRA_NATS_URL).

@@ -58,7 +58,13 @@
 //
 // With [Config.TLS] the NATS connection uses TLS: its CA verifies the
 // hub's certificate, and a client certificate is presented to a hub that
-// requires one (package internal/tlsconf).
+// requires one (package internal/tlsconf). With [Config.Creds] the agent
+// signs the hub's nonce with its own nkey (the file 'edgeinfra hub creds
+// create' writes; Start refuses a file issued to another node or readable
+// by others). Its reply subjects always start with _INBOX_<id>, the only
+// inbox the hub's permissions let it subscribe to. When the hub refuses the
+// credentials, [Agent.Refused] closes and [Agent.Err] says why and what to
+// do; the agent stops trying to connect, and 'edgeinfra agent' exits.
 //
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).

@@ -71,7 +71,7 @@
 // fleet-wide answer merges every series' latency sketches, about 250 ms
 // for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
 //
-// # Security and limits
+// # Security: TLS and the HTTP token
 //
 // [Config.TLS] serves the embedded NATS server's client port and the HTTP
 // API over TLS (1.2 or later); its CA makes NATS require client
@@ -79,6 +79,59 @@
 // the hub's client side. [Config.APIToken] guards HTTP writes, and with
 // [ReadToken] also reads, /metrics and the dashboard (browsers get a
 // read-only session cookie; see auth.go). /healthz stays open.
+//
+// # Security: agents' NATS credentials and permissions
+//
+// Each agent has its own NATS identity, a user nkey (package natsauth):
+//
+//	edgeinfra hub creds create --data DIR --id n1 [--out n1.creds]   issue; writes the agent's seed file, mode 0600
+//	edgeinfra hub creds list   --data DIR                            agents with a credential
+//	edgeinfra hub creds revoke --data DIR --id n1                    revoke
+//	edgeinfra hub creds template --id n1 [--data DIR]                nats-server config entry, for --nats-url
+//	edgeinfra agent --hub nats://HUB:4222 --id n1 --creds n1.creds   (or EDGEINFRA_CREDS)
+//
+// The hub keeps only public keys, in DIR/agents.json (mode 0600; DIR is
+// [Config.CredsDir], else [Config.DataDir]). At connect the server sends a
+// nonce that the agent signs with its seed; no secret crosses the network
+// or rests on the hub. The embedded server asks a natsauth.Authenticator
+// about every client, which looks the key up in the store (rereading it
+// when it changed) and gives the client its node's permissions, enforced
+// by the server: publish only the node's own heartbeat, state and metrics
+// subjects and the JetStream API subjects that read and watch its own
+// desired-state key; subscribe only under its own inbox prefix
+// _INBOX_<node>. The exact list is in package wire. So an agent can
+// publish as no other node and read no other node's desired state; the
+// hub's check that a message's node ID matches its subject remains.
+//
+// [Config.NATSAuth] decides when credentials are required:
+//
+//   - auto (the default): once DIR/agents.json exists, that is once a
+//     credential was ever created there. Creating the first one on a
+//     running hub closes the connections of clients without credentials;
+//     revoking the last one does not open the server again. Without DIR,
+//     no credentials.
+//   - required: always (needs DIR); until a credential exists only the
+//     hub itself connects.
+//   - off: anyone may connect with every permission (the in-process
+//     simulator, trusted networks).
+//
+// A running hub rereads the store at the next connection and every
+// second: a new agent connects at once, and a revoked agent's open
+// connections are closed within about a second (a second sweep a second
+// later catches a connection authenticated during the change). nats.go
+// then gets "Authorization Violation" on reconnecting and gives up after
+// the second; the agent reports it (agent.Agent.Refused) and
+// 'edgeinfra agent' exits with the reason. The hub's own in-process
+// connection signs with a key made at each start that only the process
+// knows, and has every permission.
+//
+// With [Config.NATSURL] the hub manages no authentication ([Config.NATSAuth]
+// required is an error): the cluster's operator adds each agent's entry
+// that 'hub creds template' prints (its key from the store in --data, where
+// 'hub creds create' still issues the credentials) to the servers'
+// authorization users and reloads them.
+//
+// # Limits
 //
 // Per agent, the hub bounds what it holds and does: [Config.MaxNodes],
 // [Config.MaxSeriesPerNode] and a heartbeat token bucket per node

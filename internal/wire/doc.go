@@ -39,6 +39,28 @@
 // Desired state lives in a key-value bucket, so an agent that was offline
 // finds the latest value when it comes back.
 //
+// # Permissions
+//
+// With credentials (see the hub's Security documentation and package
+// natsauth), the NATS server lets agent <node> publish only to
+//
+//	edgeinfra.hb.<node>
+//	edgeinfra.state.<node>
+//	edgeinfra.metrics.<node>
+//	$JS.API.STREAM.INFO.KV_edgeinfra-desired                                        open the bucket
+//	$JS.API.CONSUMER.CREATE.KV_edgeinfra-desired.*.$KV.edgeinfra-desired.<node>     watch its key (the server holds the filter to the subject's)
+//	$JS.API.CONSUMER.DELETE.KV_edgeinfra-desired.*                                  stop or restart the watch
+//	$JS.API.DIRECT.GET.KV_edgeinfra-desired.$KV.edgeinfra-desired.<node>            read its key
+//	$JS.FC.KV_edgeinfra-desired.>                                                   flow-control replies of the watch
+//
+// and subscribe only to _INBOX_<node>.> (agents use it as their inbox
+// prefix, nats.CustomInboxPrefix), where the replies to its requests,
+// its stream acknowledgements and its watch's deliveries arrive. Anything
+// else, another node's subjects, edgeinfra.>, other inboxes, writing
+// desired state, or stream and consumer administration, is refused with a
+// permissions violation. natsauth.Template prints the same list as a
+// nats-server configuration entry for an external cluster.
+//
 // # Limits
 //
 // Node IDs become subject tokens: 1 to 64 characters of letters, digits, '-'
