@@ -439,3 +439,53 @@ func TestCredsFileChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestCredsWatchFlowControl sends large desired states faster than a
+// watch's flow-control window, so the server asks the watcher for
+// flow-control replies, which the permissions must allow.
+func TestCredsWatchFlowControl(t *testing.T) {
+	dir := t.TempDir()
+	h := authHub(t, dir, natsauth.ModeRequired)
+	creds := issue(t, dir, "n1")
+	// n1 must be known to the hub before its desired state can be set.
+	c, err := connectAs(t, h, "n1", creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := wire.Encode(wire.Heartbeat{V: wire.Version, NodeID: "n1", Status: "online", Epoch: 1, Seq: 1, SentAt: time.Now()})
+	c.nc.Publish(wire.HeartbeatSubject("n1"), hb)
+	eventually(t, "n1 known", func() bool { return do(t, "GET", h.URL()+"/api/v1/nodes/n1", "", nil) == 200 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := c.js.KeyValue(ctx, wire.DesiredBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.Watch(ctx, "n1", jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	const puts = 24
+	blob := strings.Repeat("x", 600_000)
+	for i := range puts {
+		body := `{"blob":"` + blob[:len(blob)-i] + `"}`
+		if code := do(t, "PUT", h.URL()+"/api/v1/nodes/n1/state", body, nil); code != 200 {
+			t.Fatalf("PUT %d = %d", i, code)
+		}
+	}
+	got := 0
+	for got < puts {
+		select {
+		case e := <-w.Updates():
+			if e != nil {
+				got++
+			}
+		case err := <-c.errs:
+			t.Fatalf("after %d updates: %v", got, err)
+		case <-ctx.Done():
+			t.Fatalf("watch received %d of %d large updates", got, puts)
+		}
+	}
+	c.noViolation(t)
+}

@@ -38,9 +38,10 @@ const kvStream = "KV_" + wire.DesiredBucket
 //     consumers; without the reply the server stops delivering once a
 //     large value fills the window); they carry no data.
 //
-// Each entry was checked by removing it: the watch, its stop, or the read
-// of the own key then fails (flow control aside, which small test values
-// do not reach). Nothing lets an agent write desired state, create a
+// Each entry was checked by removing it: the watch, its stop, the read of
+// the own key, or a watch of large values (the agent package's
+// TestCredsWatchFlowControl, which sees the server ask for flow-control
+// replies after the first 600 kB value) then fails. Nothing lets an agent write desired state, create a
 // consumer without its own key as the filter, read other keys, or touch
 // the EDGEINFRA stream other than by publishing its own subjects.
 func PublishAllow(id string) []string {
