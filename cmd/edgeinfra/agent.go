@@ -12,7 +12,7 @@ import (
 type agentCommand struct{}
 
 func (agentCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("agent", "agent --hub nats://HOST:4222 --id ID [--creds FILE] [--region R] [--heartbeat 5s] [--http 127.0.0.1:8090] [--data DIR]")
+	fs := newFlagSet("agent", "agent --hub nats://HOST:4222 --id ID [--region R] [--heartbeat 5s] [--http 127.0.0.1:8090] [--data DIR] [--creds FILE]")
 	hubURL := fs.String("hub", "", "NATS URL of the hub (required)")
 	id := fs.String("id", "", "this node's ID: letters, digits, '-' and '_' (required)")
 	region := fs.String("region", "", "this node's region")
@@ -22,6 +22,7 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	data := fs.String("data", "", "directory for durable state; empty keeps it in memory")
 	strategy := fs.String("strategy", "remote_wins", "conflict strategy for desired state: remote_wins, local_wins or latest_wins")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	credsFile := fs.String("creds", "", "this agent's credentials file from 'edgeinfra hub creds create'; needed when the hub requires credentials")
 	tlsFiles := tlsFlags(fs,
 		"PEM client certificate to present to the hub's NATS (with --tls-key), for a hub with --tls-ca",
 		"PEM CA bundle that verifies the hub's NATS certificate (the system's roots without it)")
@@ -30,7 +31,6 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	apiRate := fs.Float64("api-rate", 5000, "writes per second the local API accepts, answering 429 with Retry-After past it; negative for no limit")
 	apiBurst := fs.Int("api-burst", 0, "writes the local API accepts at once; 0 means --api-rate")
 	maxFunctions := fs.Int("max-functions", 1000, "distinct function IDs POST /v1/invocations accepts (keep it within the hub's --max-series-per-node); negative for no limit")
-	creds := fs.String("creds", "", "NATS credentials file of this agent, from 'edgeinfra hub creds create' on the hub (any nkey seed file works)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,9 +44,9 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	}
 	a, err := agent.Start(ctx, agent.Config{
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
-		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
+		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log, Creds: *credsFile,
 		TLS: *tlsFiles, HTTPTLS: *httpTLS, APIToken: *apiToken, APIRate: *apiRate, APIBurst: *apiBurst,
-		MaxFunctions: *maxFunctions, Creds: *creds,
+		MaxFunctions: *maxFunctions,
 	})
 	if err != nil {
 		return err

@@ -1,36 +1,41 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/edgeinfra/edgeinfra/internal/natsauth"
+	"github.com/edgeinfra/edgeinfra/internal/creds"
+	"github.com/edgeinfra/edgeinfra/internal/wire"
 )
 
-// credsCommand runs 'edgeinfra hub creds ...': agents' NATS credentials in
-// the hub's directory (package natsauth).
-func credsCommand(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, `Usage: edgeinfra hub creds <command> [flags]
+// stdout receives the creds commands' output; tests replace it.
+var stdout io.Writer = os.Stdout
 
-Agents' NATS credentials. The hub keeps only each agent's public key, in
-DIR/agents.json; the agent gets a file with its secret seed (mode 0600) to pass
-as --creds. A running hub applies changes within a second, and closes the
-connections of revoked agents.
+// credsCommand is `edgeinfra hub creds`: agent credentials in the hub's
+// data directory.
+type credsCommand struct{}
+
+const credsUsage = `Usage: edgeinfra hub creds <command> [flags]
 
 Commands:
-  create   --id ID --data DIR [--out FILE]   issue a credential and write the agent's file
-  list     --data DIR                         list the agents that have a credential
-  revoke   --id ID --data DIR                 revoke an agent's credential
-  template --id ID [--data DIR]               print the agent's entry for an external NATS server's config
+  create    --id ID --data DIR [--out FILE]   issue an agent's credentials (an nkey seed file, mode 0600)
+  list      --data DIR                        list issued credentials, active and revoked
+  revoke    --id ID --data DIR                revoke an agent's credentials; a running hub drops it
+  template  --id ID [--data DIR]              NATS server config for an agent, for a cluster the hub does not manage (--nats-url)
 
-Run 'edgeinfra hub creds <command> --help' for its flags.
-`)
+A running hub picks up created and revoked credentials within a second.
+Run 'edgeinfra hub creds <command> --help' for its flags.`
+
+func (credsCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(os.Stderr, credsUsage)
 		if len(args) == 0 {
 			return errors.New("hub creds: no command given")
 		}
@@ -38,147 +43,141 @@ Run 'edgeinfra hub creds <command> --help' for its flags.
 	}
 	switch args[0] {
 	case "create":
-		return credsCreate(args[1:], stdout)
+		return credsCreate(args[1:])
 	case "list":
-		return credsList(args[1:], stdout)
+		return credsList(args[1:])
 	case "revoke":
-		return credsRevoke(args[1:], stdout)
+		return credsRevoke(args[1:])
 	case "template":
-		return credsTemplate(args[1:], stdout)
+		return credsTemplate(args[1:])
 	}
-	return fmt.Errorf("hub creds: unknown command %q (want create, list, revoke or template)", args[0])
+	fmt.Fprintln(os.Stderr, credsUsage)
+	return fmt.Errorf("hub creds: unknown command %q", args[0])
 }
 
-// credsDirFlags defines --data and --creds-dir; the returned function
-// gives the directory in use, or an error when there is none.
-func credsDirFlags(fs *flag.FlagSet) func() (string, error) {
-	data := fs.String("data", "", "the hub's --data directory, which holds agents.json")
-	dir := fs.String("creds-dir", "", "the hub's --creds-dir, if it has one (wins over --data)")
-	return func() (string, error) {
-		switch {
-		case *dir != "":
-			return *dir, nil
-		case *data != "":
-			return *data, nil
-		}
-		return "", errors.New("hub creds: --data DIR is required (the hub's --data or --creds-dir)")
-	}
-}
-
-func credsCreate(args []string, stdout io.Writer) error {
+func credsCreate(args []string) error {
 	fs := newFlagSet("hub creds create", "hub creds create --id ID --data DIR [--out FILE]")
 	id := fs.String("id", "", "the agent's node ID (required)")
-	out := fs.String("out", "", "the agent's credentials file to write, mode 0600; default ID.creds in the current directory")
-	dir := credsDirFlags(fs)
+	data := fs.String("data", "", "the hub's data directory (required)")
+	out := fs.String("out", "", "the agent's credentials file to write; empty means ID.creds in the current directory")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := dir()
+	if *data == "" {
+		return errors.New("hub creds create: --data is required (the hub's --data directory)")
+	}
+	if *out == "" {
+		*out = *id + ".creds"
+	}
+	rec, err := creds.Create(*data, *id, *out, time.Now())
 	if err != nil {
 		return err
 	}
-	if *id == "" {
-		return errors.New("hub creds create: --id is required")
+	fmt.Fprintf(stdout, "issued credentials for %s (public key %s)\nwrote %s (mode 0600): copy it to the node and keep it secret\nrun: edgeinfra agent --hub nats://HUB:4222 --id %s --creds %s\n",
+		rec.ID, rec.PublicKey, *out, rec.ID, *out)
+	if recs, err := creds.Load(*data); err == nil && len(recs) == 1 {
+		fmt.Fprintf(stdout, "note: this is the first credential in %s: a hub on it with --auth auto now requires credentials from every agent, and disconnects those without\n", *data)
 	}
-	path := *out
-	if path == "" {
-		path = *id + ".creds"
-	}
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("hub creds create: %s exists; choose another --out or remove it", path)
-	}
-	a, seed, err := natsauth.Create(d, *id, time.Now())
-	if err != nil {
-		return err
-	}
-	if err := natsauth.WriteCreds(path, a, seed); err != nil {
-		// Without the file the credential is useless: take it back.
-		if _, rerr := natsauth.Revoke(d, *id); rerr != nil {
-			err = fmt.Errorf("%w; also could not take back the credential: %v", err, rerr)
-		}
-		return err
-	}
-	fmt.Fprintf(stdout, "created a credential for %s (public key %s)\nwrote %s (mode 0600): copy it to the node and start the agent with --creds %s\n", a.ID, a.PublicKey, path, path)
 	return nil
 }
 
-func credsList(args []string, stdout io.Writer) error {
+func credsList(args []string) error {
 	fs := newFlagSet("hub creds list", "hub creds list --data DIR")
-	dir := credsDirFlags(fs)
+	data := fs.String("data", "", "the hub's data directory (required)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := dir()
+	if *data == "" {
+		return errors.New("hub creds list: --data is required (the hub's --data directory)")
+	}
+	recs, err := creds.Load(*data)
 	if err != nil {
 		return err
 	}
-	agents, err := natsauth.Load(d)
-	if errors.Is(err, natsauth.ErrNoStore) {
-		fmt.Fprintf(stdout, "no credentials in %s: agents connect without them (unless the hub runs with --auth required)\n", d)
-		return nil
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tCREATED\tREVOKED\tPUBLIC KEY")
+	for _, r := range recs {
+		status, revoked := "active", "-"
+		if !r.Active() {
+			status, revoked = "revoked", r.Revoked.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, status, r.Created.Format(time.RFC3339), revoked, r.PublicKey)
 	}
-	if err != nil {
-		return err
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tPUBLIC KEY\tCREATED")
-	for _, a := range agents {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", a.ID, a.PublicKey, a.Created.Format(time.RFC3339))
-	}
-	return w.Flush()
+	return tw.Flush()
 }
 
-func credsRevoke(args []string, stdout io.Writer) error {
+func credsRevoke(args []string) error {
 	fs := newFlagSet("hub creds revoke", "hub creds revoke --id ID --data DIR")
 	id := fs.String("id", "", "the agent's node ID (required)")
-	dir := credsDirFlags(fs)
+	data := fs.String("data", "", "the hub's data directory (required)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := dir()
+	if *data == "" {
+		return errors.New("hub creds revoke: --data is required (the hub's --data directory)")
+	}
+	rec, err := creds.Revoke(*data, *id, time.Now())
 	if err != nil {
 		return err
 	}
-	if *id == "" {
-		return errors.New("hub creds revoke: --id is required")
-	}
-	a, err := natsauth.Revoke(d, *id)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "revoked %s (public key %s): a running hub closes its connections within a second\n", a.ID, a.PublicKey)
+	fmt.Fprintf(stdout, "revoked credentials of %s (public key %s); a running hub disconnects it within a second\n", rec.ID, rec.PublicKey)
 	return nil
 }
 
-func credsTemplate(args []string, stdout io.Writer) error {
+func credsTemplate(args []string) error {
 	fs := newFlagSet("hub creds template", "hub creds template --id ID [--data DIR]")
 	id := fs.String("id", "", "the agent's node ID (required)")
-	dir := credsDirFlags(fs)
+	data := fs.String("data", "", "a data directory to take the agent's public key from; without it the key is a placeholder")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *id == "" {
-		return errors.New("hub creds template: --id is required")
+	if err := wire.ValidNodeID(*id); err != nil {
+		return fmt.Errorf("hub creds template: --id: %w", err)
 	}
-	pub := "U...the agent's public key (hub creds create prints it)..."
-	if d, err := dir(); err == nil {
-		agents, err := natsauth.Load(d)
-		if err != nil && !errors.Is(err, natsauth.ErrNoStore) {
+	key := "<public key of " + *id + ">"
+	if *data != "" {
+		recs, err := creds.Load(*data)
+		if err != nil {
 			return err
 		}
-		for _, a := range agents {
-			if a.ID == *id {
-				pub = a.PublicKey
+		for _, r := range recs {
+			if r.ID == *id && r.Active() {
+				key = r.PublicKey
 			}
 		}
 	}
-	fmt.Fprint(stdout, natsauth.Template(*id, pub))
+	fmt.Fprint(stdout, natsTemplate(*id, key))
 	return nil
 }
 
-// authFlags defines the hub's --auth and --creds-dir.
-func authFlags(fs *flag.FlagSet) (auth, credsDir *string) {
-	auth = fs.String("auth", "auto", "NATS credentials for agents: auto (required once 'hub creds create' made the store in --creds-dir or --data), required, or off; see 'edgeinfra hub creds --help'")
-	credsDir = fs.String("creds-dir", "", "directory of the agents' credentials store (agents.json); default --data")
-	return auth, credsDir
+// natsTemplate renders the NATS server configuration that gives agent id
+// (nkey key) exactly the permissions the embedded server gives it.
+func natsTemplate(id, key string) string {
+	p := wire.AgentPermissions(id)
+	quote := func(subjects []string) string {
+		q := make([]string, len(subjects))
+		for i, s := range subjects {
+			q[i] = fmt.Sprintf("%q", s)
+		}
+		return strings.Join(q, ",\n          ")
+	}
+	return fmt.Sprintf(`# edgeinfra agent %[1]s: add this user to the users list of the
+# authorization block (or of the account the hub uses) of every server of
+# the NATS cluster. The hub itself needs a user without these limits.
+{
+  nkey: %[2]q
+  permissions: {
+    publish: {
+      allow: [
+          %[3]s
+      ]
+    }
+    subscribe: {
+      allow: [
+          %[4]s
+      ]
+    }
+  }
+}
+`, id, key, quote(p.Publish), quote(p.Subscribe))
 }

@@ -7,16 +7,15 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/internal/dashboard"
 	"github.com/edgeinfra/edgeinfra/internal/hub"
-	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 )
 
 type hubCommand struct{}
 
 func (hubCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "creds" {
-		return credsCommand(args[1:], os.Stdout, os.Stderr)
+		return credsCommand{}.Run(ctx, args[1:])
 	}
-	fs := newFlagSet("hub", "hub [--http 127.0.0.1:8080] [--nats-listen 127.0.0.1:4222 | --nats-url nats://…] [--data DIR] [--auth auto] [--heartbeat-timeout 60s]\n       edgeinfra hub creds create|list|revoke|template ... (agents' NATS credentials; hub creds --help)")
+	fs := newFlagSet("hub", "hub [--http 127.0.0.1:8080] [--nats-listen 127.0.0.1:4222 | --nats-url nats://…] [--data DIR] [--heartbeat-timeout 60s] [--auth auto]\n       edgeinfra hub creds create|list|revoke|template (agent credentials; --help for more)")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP address of the API, /metrics and the dashboard")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "client address of the embedded NATS server")
 	natsURL := fs.String("nats-url", "", "use this NATS cluster (with JetStream) instead of embedding a server")
@@ -24,6 +23,8 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	timeout := fs.Duration("heartbeat-timeout", 60*time.Second, "a node whose last heartbeat is older is unhealthy")
 	name := fs.String("name", "hub", "this hub's name, in logs and NATS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	auth := fs.String("auth", "auto", "agent credentials on the embedded NATS server: auto (required once 'hub creds create' has issued any under --data), required or off")
+	natsCreds := fs.String("nats-creds", "", "with --nats-url: the hub's own credentials for that cluster (nkey seed or .creds file)")
 	tlsFiles := tlsFlags(fs,
 		"PEM certificate to serve NATS and HTTP over TLS (with --tls-key); with --nats-url, the client certificate for the cluster",
 		"PEM CA bundle: NATS clients must present a certificate it signed (mutual TLS); with --nats-url, verifies the cluster")
@@ -33,17 +34,16 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	maxSeries := fs.Int("max-series-per-node", 1000, "metric series (functions) one node may create; new ones past it are refused, counted and logged; negative for no limit")
 	hbRate := fs.Float64("heartbeat-rate", 20, "heartbeats per second one node may send on average; more are dropped and counted; negative for no limit")
 	hbBurst := fs.Int("heartbeat-burst", 0, "heartbeats one node may send at once; 0 means twice --heartbeat-rate")
-	auth, credsDir := authFlags(fs)
 	cpInterval := fs.Duration("checkpoint-interval", time.Minute, "how often the hub checkpoints the fleet state it derived from the stream (and at exit), so a restart replays only newer messages; negative turns checkpoints off")
 	cpEvery := fs.Int("checkpoint-every", 10_000, "stream messages that trigger a checkpoint before --checkpoint-interval is up")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log, err := newLogger(os.Stderr, *logLevel)
+	authMode, err := hub.ParseAuthMode(*auth)
 	if err != nil {
 		return err
 	}
-	natsAuth, err := natsauth.ParseMode(*auth)
+	log, err := newLogger(os.Stderr, *logLevel)
 	if err != nil {
 		return err
 	}
@@ -54,8 +54,8 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	h, err := hub.Start(ctx, hub.Config{
 		HTTPAddr: *httpAddr, NATSListen: *natsListen, NATSURL: *natsURL, DataDir: *data,
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
+		Auth: authMode, NATSCreds: *natsCreds,
 		TLS: *tlsFiles, APIToken: *apiToken, ReadAccess: access,
-		NATSAuth: natsAuth, CredsDir: *credsDir,
 		MaxNodes: *maxNodes, MaxSeriesPerNode: *maxSeries, HeartbeatRate: *hbRate, HeartbeatBurst: *hbBurst,
 		CheckpointInterval: *cpInterval, CheckpointEvery: *cpEvery,
 	})

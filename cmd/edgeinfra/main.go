@@ -1,8 +1,8 @@
 // Command edgeinfra runs the edgeinfra hub, an agent, or a simulated fleet.
 //
 //	edgeinfra sim                          a hub and 50 agents in one process, with a dashboard
-//	edgeinfra hub   [--http ADDR] [--nats-listen ADDR | --nats-url URL] [--data DIR]
-//	edgeinfra hub creds create|list|revoke|template   agents' NATS credentials (--help)
+//	edgeinfra hub   [--http ADDR] [--nats-listen ADDR | --nats-url URL] [--data DIR] [--auth auto|required|off]
+//	edgeinfra hub creds create --id ID --data DIR [--out FILE]   (also list, revoke, template)
 //	edgeinfra agent --hub nats://HOST:4222 --id ID [--region R] [--data DIR] [--creds FILE]
 //
 // Every flag can also be set by an environment variable: EDGEINFRA_ and the
@@ -31,7 +31,7 @@ var commands = map[string]struct {
 	cmd     command
 	summary string
 }{
-	"hub":   {hubCommand{}, "run the hub: embedded NATS JetStream, HTTP API, /metrics and dashboard"},
+	"hub":   {hubCommand{}, "run the hub: embedded NATS JetStream, HTTP API, /metrics and dashboard; 'hub creds' issues agent credentials"},
 	"agent": {agentCommand{}, "run an agent on an edge node"},
 	"sim":   {simCommand{}, "run a hub and a simulated fleet with faults in one process"},
 }

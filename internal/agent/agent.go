@@ -18,7 +18,6 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/cache"
 	"github.com/edgeinfra/edgeinfra/internal/apiauth"
-	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -58,6 +57,11 @@ type Config struct {
 	CacheSize int
 	// Logger receives the agent's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// Creds is the agent's credentials file, as `edgeinfra hub creds
+	// create` writes it (an nkey seed file). Empty means none, for a hub
+	// that does not require credentials. The file is re-read at every
+	// connection attempt.
+	Creds string
 	// TLS configures the connection to the hub's NATS: CA verifies the
 	// server (system roots without it), Cert and Key are a client
 	// certificate for a hub that requires one. The zero value is plain.
@@ -80,10 +84,6 @@ type Config struct {
 	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
 	// value is plain HTTP, fine on the default loopback address.
 	HTTPTLS tlsconf.Files
-	// Creds is the agent's NATS credentials file, as 'edgeinfra hub creds
-	// create' writes it (any nkey user seed file works). Empty means none,
-	// for a hub that does not require credentials.
-	Creds string
 }
 
 // Agent runs on an edge node: it serves the local cache, metrics and state
@@ -128,15 +128,14 @@ type Agent struct {
 	rateLimited atomic.Uint64
 	httpTLS     *tls.Config // nil without Config.HTTPTLS
 
-	creds       *natsauth.Creds // nil without Config.Creds
-	refused     chan struct{}   // closed when the hub refuses the credentials
-	refusedOnce sync.Once
-	refusedErr  error
-
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
 	closed atomic.Bool
+
+	refusedOnce sync.Once
+	refused     chan struct{} // closed when the hub refuses the credentials
+	refusedErr  error         // set before refused is closed
 }
 
 // link is one NATS connection with its JetStream handle.
@@ -173,7 +172,10 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	if err := checkCreds(cfg.Creds, cfg.ID); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano()), refused: make(chan struct{})}
 	a.stateAttempt.Store(a.epoch)
 	if a.log == nil {
 		a.log = slog.Default()
@@ -224,9 +226,6 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := a.loadTLS(); err != nil {
 		return nil, err
 	}
-	if err := a.loadCreds(); err != nil {
-		return nil, err
-	}
 	a.token, a.limiter = apiauth.New(cfg.APIToken), newLimiter(cfg)
 	if err := a.startHTTP(); err != nil {
 		return nil, err
@@ -263,8 +262,11 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL, append(append(a.natsTLSOptions(), a.natsAuthOptions()...),
+	opts := append(a.natsTLSOptions(),
 		nats.Name("edgeinfra-agent-"+a.cfg.ID),
+		// Replies come under a prefix of this node's own, which its
+		// subscribe permission covers (wire.AgentPermissions).
+		nats.CustomInboxPrefix(wire.InboxPrefix(a.cfg.ID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -275,7 +277,17 @@ func (a *Agent) Reconnect() error {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
-	)...)
+		nats.ClosedHandler(a.onClosed),
+		nats.ErrorHandler(a.onAsyncError),
+	)
+	if a.cfg.Creds != "" {
+		opt, err := nats.NkeyOptionFromSeed(a.cfg.Creds)
+		if err != nil {
+			return fmt.Errorf("agent: --creds %s: %w", a.cfg.Creds, err)
+		}
+		opts = append(opts, opt)
+	}
+	nc, err := nats.Connect(a.cfg.HubURL, opts...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}

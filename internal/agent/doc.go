@@ -58,13 +58,7 @@
 //
 // With [Config.TLS] the NATS connection uses TLS: its CA verifies the
 // hub's certificate, and a client certificate is presented to a hub that
-// requires one (package internal/tlsconf). With [Config.Creds] the agent
-// signs the hub's nonce with its own nkey (the file 'edgeinfra hub creds
-// create' writes; Start refuses a file issued to another node or readable
-// by others). Its reply subjects always start with _INBOX_<id>, the only
-// inbox the hub's permissions let it subscribe to. When the hub refuses the
-// credentials, [Agent.Refused] closes and [Agent.Err] says why and what to
-// do; the agent stops trying to connect, and 'edgeinfra agent' exits.
+// requires one (package internal/tlsconf).
 //
 // Every [Config.HeartbeatInterval] the agent publishes a heartbeat with its
 // status and sync summary (plain NATS: a lost heartbeat is simply late).
@@ -88,6 +82,18 @@
 // run uses 20,000). Desired state set at
 // the hub is watched in the hub's key-value bucket and offered to
 // statesync ApplyRemote, which applies it by [Config.Strategy].
+//
+// # Credentials
+//
+// When the hub requires credentials, [Config.Creds] names the agent's
+// file from `edgeinfra hub creds create` (an nkey seed file; the file's
+// "# node:" line must match [Config.ID]). The agent signs the server's
+// nonce with it at every connection and uses the inbox prefix _INBOX_<ID>,
+// which its permissions allow. A publish or subscription the hub refuses
+// is logged as an error. If the hub refuses the credentials themselves
+// (revoked, unknown, or none given), nats.go stops reconnecting after the
+// second refusal; [Agent.Refused] is then closed and [Agent.Err] says why,
+// while the local API keeps serving.
 //
 // # Offline and restarts
 //

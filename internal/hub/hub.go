@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/edgeinfra/edgeinfra/health"
 	"github.com/edgeinfra/edgeinfra/internal/apiauth"
-	"github.com/edgeinfra/edgeinfra/internal/natsauth"
 	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -91,6 +91,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// Auth says when the embedded NATS server requires agent credentials
+	// (package documentation, Agent credentials and permissions). The zero
+	// value is AuthAuto. With NATSURL the cluster's own configuration decides, and
+	// AuthRequired is an error.
+	Auth AuthMode
+	// NATSCreds is the hub's own credentials for the NATS cluster of
+	// NATSURL: an nkey seed file or a .creds file (user JWT and seed).
+	// The hub needs a user without subject limits. Ignored without NATSURL:
+	// with the embedded server the hub makes its own identity.
+	NATSCreds string
+	// CredentialsPoll is how often the credentials store under DataDir is
+	// checked for created and revoked agents. Zero means 1s.
+	CredentialsPoll time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>"
 	// by every HTTP request other than GET and HEAD (see auth.go). Empty
 	// means no token: fine on the default loopback address, and warned
@@ -102,13 +115,6 @@ type Config struct {
 	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
 	// file does what). The zero value is plain text.
 	TLS tlsconf.Files
-	// NATSAuth decides whether the embedded NATS server requires agent
-	// credentials (natsauth.ModeAuto, ModeRequired, ModeOff). Empty means
-	// ModeAuto: required once CredsDir holds a credentials store.
-	NATSAuth natsauth.Mode
-	// CredsDir holds the agents' credentials store ('edgeinfra hub creds').
-	// Empty means DataDir.
-	CredsDir string
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -118,8 +124,8 @@ type Hub struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	ns      *server.Server          // nil with an external NATS
-	auth    *natsauth.Authenticator // nil while the embedded server lets anyone in
+	ns      *server.Server // nil with an external NATS
+	auth    *natsAuth      // nil with an external NATS
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	desired jetstream.KeyValue
@@ -212,7 +218,6 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	h.watchCreds(runCtx)
 	if err := h.startStreams(ctx, runCtx); err != nil {
 		return nil, err
 	}
@@ -221,6 +226,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	}
 	h.warnOpenAPI()
 	h.wg.Go(func() { h.sweepLoop(runCtx) })
+	h.wg.Go(func() { h.watchCredentials(runCtx, cmp.Or(cfg.CredentialsPoll, time.Second)) })
 	h.wg.Go(func() { _ = h.tracker.Run(runCtx) })
 	events, stopEvents := h.tracker.Subscribe(256)
 	h.wg.Go(func() { h.logTransitions(runCtx, events, stopEvents) })
@@ -238,7 +244,17 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 
 func (h *Hub) startNATS() error {
 	url := h.cfg.NATSURL
+	if url != "" && h.cfg.Auth == AuthRequired {
+		return errors.New("hub: --auth required manages the embedded NATS server's users; with --nats-url the cluster's configuration does (see 'edgeinfra hub creds template')")
+	}
 	opts := []nats.Option{nats.Name("edgeinfra-" + h.cfg.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if url != "" && h.cfg.NATSCreds != "" {
+		o, err := externalCreds(h.cfg.NATSCreds)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, o)
+	}
 	if url == "" {
 		host, port, err := splitHostPort(h.cfg.NATSListen, "127.0.0.1", server.RANDOM_PORT)
 		if err != nil {
@@ -256,11 +272,6 @@ func (h *Hub) startNATS() error {
 		if err := h.natsServerTLS(sopts); err != nil {
 			return err
 		}
-		authOpts, err := h.natsServerAuth(sopts)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, authOpts...)
 		if h.cfg.DataDir != "" {
 			sopts.StoreDir = h.cfg.DataDir
 		} else {
@@ -270,6 +281,11 @@ func (h *Hub) startNATS() error {
 			}
 			sopts.StoreDir = dir // only the server's metadata: streams are in memory
 		}
+		authOpts, err := h.setupAuth(sopts)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, authOpts...)
 		ns, err := server.NewServer(sopts)
 		if err != nil {
 			return fmt.Errorf("hub: embedded NATS: %w", err)
@@ -283,9 +299,6 @@ func (h *Hub) startNATS() error {
 		url = inProcessURL(ns)
 		opts = append(opts, nats.InProcessServer(ns))
 	} else {
-		if err := h.checkExternalAuth(); err != nil {
-			return err
-		}
 		tlsOpts, err := h.natsClientTLS()
 		if err != nil {
 			return err

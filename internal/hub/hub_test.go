@@ -100,7 +100,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestHeartbeatStateAndMetricsReachTheAPI(t *testing.T) {
-	h := startHub(t, Config{})
+	h := startHub(t, Config{SweepInterval: 100 * time.Millisecond}) // the cluster report is refreshed at each sweep
 	a := connect(t, h)
 	a.heartbeat("n1", "eu", 1)
 	a.heartbeat("n2", "us", 1)

@@ -16,6 +16,11 @@
 //	defer f.Close()
 //	fmt.Println("dashboard:", f.URL())
 //
+// The hub runs without a data directory, so its NATS server does not
+// require agent credentials (package hub, Agent credentials and
+// permissions): the simulated fleet is one trusted process, and the
+// credential paths have their own tests.
+//
 // Node IDs are "<region>-<n>" (n zero-padded to the width of Config.Nodes),
 // spread round-robin over Config.Regions.
 //

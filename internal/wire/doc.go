@@ -41,25 +41,38 @@
 //
 // # Permissions
 //
-// With credentials (see the hub's Security documentation and package
-// natsauth), the NATS server lets agent <node> publish only to
+// A NATS server that requires credentials (the hub's embedded server with
+// agent credentials, or a cluster configured from `edgeinfra hub creds
+// template`) gives agent <node> exactly [AgentPermissions]; everything
+// else is refused with a permissions violation:
 //
-//	edgeinfra.hb.<node>
-//	edgeinfra.state.<node>
-//	edgeinfra.metrics.<node>
-//	$JS.API.STREAM.INFO.KV_edgeinfra-desired                                        open the bucket
-//	$JS.API.CONSUMER.CREATE.KV_edgeinfra-desired.*.$KV.edgeinfra-desired.<node>     watch its key (the server holds the filter to the subject's)
-//	$JS.API.CONSUMER.DELETE.KV_edgeinfra-desired.*                                  stop or restart the watch
-//	$JS.API.DIRECT.GET.KV_edgeinfra-desired.$KV.edgeinfra-desired.<node>            read its key
-//	$JS.FC.KV_edgeinfra-desired.>                                                   flow-control replies of the watch
+//	publish
+//	  edgeinfra.hb.<node>                                 heartbeats
+//	  edgeinfra.state.<node>                              state changes (JetStream publish; the ack comes to the inbox)
+//	  edgeinfra.metrics.<node>                            metric deltas (likewise)
+//	  $JS.API.STREAM.INFO.KV_edgeinfra-desired             open the bucket (nats.go KeyValue)
+//	  $JS.API.CONSUMER.CREATE.KV_edgeinfra-desired.*.$KV.edgeinfra-desired.<node>
+//	                                                      watch its own key: an ordered consumer whose filter, the
+//	                                                      last tokens, the server checks against the request
+//	  $JS.API.CONSUMER.DELETE.KV_edgeinfra-desired.*       stop that watch (consumer names are random)
+//	  $JS.API.DIRECT.GET.KV_edgeinfra-desired.$KV.edgeinfra-desired.<node>
+//	                                                      read its own key (KeyValue Get)
+//	  $JS.FC.KV_edgeinfra-desired.>                        flow-control replies of the watch consumer
+//	subscribe
+//	  _INBOX_<node>.>                                     its replies and the watch's deliveries ([InboxPrefix])
 //
-// and subscribe only to _INBOX_<node>.> (agents use it as their inbox
-// prefix, nats.CustomInboxPrefix), where the replies to its requests,
-// its stream acknowledgements and its watch's deliveries arrive. Anything
-// else, another node's subjects, edgeinfra.>, other inboxes, writing
-// desired state, or stream and consumer administration, is refused with a
-// permissions violation. natsauth.Template prints the same list as a
-// nats-server configuration entry for an external cluster.
+// The first five JetStream entries were found by running the agent
+// against the embedded server with less and reading the server's
+// violations; the flow-control one follows from nats.go's ordered push
+// consumer, which answers flow control only when the server asks (not seen
+// with the few small messages of one key). What this leaves open, by
+// design: an agent can read the desired-state stream's info (message and
+// subject counts, not values), and delete a watch consumer of another
+// agent if it guessed its random name (that agent's watch restarts).
+// Everything else is refused: another node's subjects and keys, any
+// wildcard subscription, other inboxes (agents use _INBOX_<node>, not the
+// default _INBOX), stream, consumer and message APIs of the EDGEINFRA stream,
+// and deleting or purging anything.
 //
 // # Limits
 //
