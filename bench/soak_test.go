@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,7 +50,10 @@ import (
 // By default it runs 200 agents for 15 s, for CI. EDGEINFRA_SOAK=5m runs for
 // that long with 2,000 agents; EDGEINFRA_SOAK_AGENTS sets the fleet size,
 // EDGEINFRA_SOAK_DIR where the data dirs go (default: the test's temporary
-// directory). Results: bench/results/soak.md.
+// directory), EDGEINFRA_SOAK_PROFILE a directory for heap profiles taken
+// after a GC at the first sample and at the end of the load (compare them
+// with go tool pprof -diff_base). The over-time table is printed with -v.
+// Results: bench/results/soak.md.
 func BenchmarkSoak(b *testing.B) {
 	cfg, err := soakConfigFromEnv()
 	if err != nil {
@@ -64,6 +69,7 @@ type soakConfig struct {
 	rate     float64 // multiplies the per-agent offered load
 	sample   time.Duration
 	dir      string
+	profile  string // where heap profiles go; empty: none
 }
 
 func soakConfigFromEnv() (soakConfig, error) {
@@ -97,6 +103,7 @@ func soakConfigFromEnv() (soakConfig, error) {
 		cfg.sample = d
 	}
 	cfg.dir = os.Getenv("EDGEINFRA_SOAK_DIR")
+	cfg.profile = os.Getenv("EDGEINFRA_SOAK_PROFILE")
 	return cfg, nil
 }
 
@@ -106,6 +113,8 @@ type soakSample struct {
 	updates, invs, hbs  float64       // per second since the previous sample
 	heapMB              float64       // heap in use after a GC
 	goroutines          int
+	cpuPct              float64 // this process's CPU time over wall time; 200 is both cores
+	load1               float64 // the machine's 1-minute load average
 	crashed, faulted    int
 	notTaken, uncertain int64 // totals so far
 }
@@ -146,7 +155,7 @@ func runSoak(b *testing.B, cfg soakConfig) {
 	every := time.Duration(float64(4*time.Second) / (0.05 * float64(cfg.agents)))
 	wg.Go(func() { f.runFaults(ctx, every, 1) })
 	wg.Go(func() { d.run(ctx, 64, 2) })
-	samples := sampleSoak(ctx, b, f, d, cfg.sample)
+	samples := sampleSoak(ctx, b, f, d, cfg.sample, cfg.profile)
 	wg.Wait() // the load has stopped and every fault is undone
 	if err, _ := f.restartErr.Load().(error); err != nil {
 		b.Fatal(err)
@@ -190,37 +199,78 @@ func waitHubSees(d *soakDriver, n int, limit time.Duration) error {
 }
 
 // sampleSoak samples rates and memory every `every` until ctx ends.
-func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, every time.Duration) []soakSample {
+func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, every time.Duration, profileDir string) []soakSample {
 	start := time.Now()
 	prevAt := start
 	prevU, prevI := d.c.updates.Load(), d.c.invocations.Load()
 	prevH, _ := hubHeartbeats(d)
+	prevCPU := selfCPU()
 	var out []soakSample
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if profileDir != "" {
+				runtime.GC()
+				writeHeapProfile(b, profileDir, "end")
+			}
 			return out
 		case <-t.C:
+		}
+		// The counters and the clock are read together, before the GC,
+		// which can take a while with thousands of agents.
+		h, err := hubHeartbeats(d)
+		if err != nil {
+			b.Logf("reading the hub's heartbeat counter: %v", err)
+			h = prevH
 		}
 		now := time.Now()
 		secs := now.Sub(prevAt).Seconds()
 		u, i := d.c.updates.Load(), d.c.invocations.Load()
-		h, err := hubHeartbeats(d)
-		if err != nil {
-			b.Logf("reading the hub's heartbeat counter: %v", err)
-		}
+		cpu := selfCPU()
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		if profileDir != "" && len(out) == 0 {
+			writeHeapProfile(b, profileDir, "start")
+		}
 		crashed, faulted := f.down()
 		out = append(out, soakSample{
 			at: now.Sub(start), updates: float64(u-prevU) / secs, invs: float64(i-prevI) / secs, hbs: (h - prevH) / secs,
 			heapMB: float64(ms.HeapInuse) / (1 << 20), goroutines: runtime.NumGoroutine(), crashed: crashed, faulted: faulted,
 			notTaken: d.c.notTaken.Load(), uncertain: d.c.uncertain.Load(),
+			cpuPct: 100 * (cpu - prevCPU).Seconds() / secs, load1: loadAvg(),
 		})
-		prevAt, prevU, prevI, prevH = time.Now(), u, i, h
+		prevAt, prevU, prevI, prevH, prevCPU = now, u, i, h, cpu
+	}
+}
+
+// loadAvg returns the machine's 1-minute load average, 0 where /proc is
+// not there.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, _ := strconv.ParseFloat(f, 64)
+	return v
+}
+
+// writeHeapProfile writes the heap profile as of the last GC to
+// dir/soak-<name>.heap.pprof.
+func writeHeapProfile(b *testing.B, dir, name string) {
+	path := filepath.Join(dir, "soak-"+name+".heap.pprof")
+	fh, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(fh)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		b.Logf("heap profile %s: %v", path, err)
 	}
 }
 
@@ -291,12 +341,12 @@ func heapVerdict(samples []soakSample) (slopeMBPerMin, meanMB float64, flat bool
 func report(b *testing.B, cfg soakConfig, f *soakFleet, d *soakDriver, samples []soakSample, drained time.Duration, disagree int) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nsoak: %d agents, %v, offered %.0f ops/s (%.2fx)\n", cfg.agents, cfg.duration, float64(cfg.agents)*1.5*cfg.rate, cfg.rate)
-	sb.WriteString("| t (s) | updates/s | invocations/s | heartbeats/s | heap MB | goroutines | crashed | faulted | not taken | no answer |\n")
-	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| t (s) | updates/s | invocations/s | heartbeats/s | heap MB | goroutines | CPU % | load | crashed | faulted | not taken | no answer |\n")
+	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var sumU, sumI, sumH float64
 	for _, s := range samples {
-		fmt.Fprintf(&sb, "| %.0f | %.0f | %.0f | %.0f | %.1f | %d | %d | %d | %d | %d |\n",
-			s.at.Seconds(), s.updates, s.invs, s.hbs, s.heapMB, s.goroutines, s.crashed, s.faulted, s.notTaken, s.uncertain)
+		fmt.Fprintf(&sb, "| %.0f | %.0f | %.0f | %.0f | %.1f | %d | %.0f | %.1f | %d | %d | %d | %d |\n",
+			s.at.Seconds(), s.updates, s.invs, s.hbs, s.heapMB, s.goroutines, s.cpuPct, s.load1, s.crashed, s.faulted, s.notTaken, s.uncertain)
 		sumU += s.updates
 		sumI += s.invs
 		sumH += s.hbs
