@@ -51,7 +51,7 @@ import (
 // that long with 2,000 agents; EDGEINFRA_SOAK_AGENTS sets the fleet size,
 // EDGEINFRA_SOAK_DIR where the data dirs go (default: the test's temporary
 // directory), EDGEINFRA_SOAK_PROFILE a directory for heap profiles taken
-// after a GC at the first sample and at the end of the load (compare them
+// after a GC at the first sample, half way and at the end of the load (compare them
 // with go tool pprof -diff_base). The over-time table is printed with -v.
 // Results: bench/results/soak.md.
 func BenchmarkSoak(b *testing.B) {
@@ -155,7 +155,7 @@ func runSoak(b *testing.B, cfg soakConfig) {
 	every := time.Duration(float64(4*time.Second) / (0.05 * float64(cfg.agents)))
 	wg.Go(func() { f.runFaults(ctx, every, 1) })
 	wg.Go(func() { d.run(ctx, 64, 2) })
-	samples := sampleSoak(ctx, b, f, d, cfg.sample, cfg.profile)
+	samples := sampleSoak(ctx, b, f, d, cfg.sample, cfg.duration/2, cfg.profile)
 	wg.Wait() // the load has stopped and every fault is undone
 	if err, _ := f.restartErr.Load().(error); err != nil {
 		b.Fatal(err)
@@ -199,8 +199,9 @@ func waitHubSees(d *soakDriver, n int, limit time.Duration) error {
 }
 
 // sampleSoak samples rates and memory every `every` until ctx ends.
-func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, every time.Duration, profileDir string) []soakSample {
+func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, every, half time.Duration, profileDir string) []soakSample {
 	start := time.Now()
+	halfWritten := false
 	prevAt := start
 	prevU, prevI := d.c.updates.Load(), d.c.invocations.Load()
 	prevH, _ := hubHeartbeats(d)
@@ -234,6 +235,10 @@ func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, 
 		runtime.ReadMemStats(&ms)
 		if profileDir != "" && len(out) == 0 {
 			writeHeapProfile(b, profileDir, "start")
+		}
+		if profileDir != "" && !halfWritten && now.Sub(start) >= half {
+			writeHeapProfile(b, profileDir, "half")
+			halfWritten = true
 		}
 		crashed, faulted := f.down()
 		out = append(out, soakSample{
