@@ -143,7 +143,9 @@ func cmpUint64(a, b uint64) int {
 // reported to OnEvict as Cleared. It is all or nothing: the whole
 // snapshot is read and checked before the cache changes, and any error
 // (wrapping ErrInvalidSnapshot for bad content) leaves the cache as it
-// was. Statistics are kept; loads in flight are superseded.
+// was. Statistics are kept; loads in flight are superseded. Load reads all
+// of r into memory before checking it: wrap a reader from an untrusted
+// source in io.LimitReader.
 func (c *Cache[K, V]) Load(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {

@@ -22,6 +22,14 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	data := fs.String("data", "", "directory for durable state; empty keeps it in memory")
 	strategy := fs.String("strategy", "remote_wins", "conflict strategy for desired state: remote_wins, local_wins or latest_wins")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsFiles := tlsFlags(fs,
+		"PEM client certificate to present to the hub's NATS (with --tls-key), for a hub with --tls-ca",
+		"PEM CA bundle that verifies the hub's NATS certificate (the system's roots without it)")
+	httpTLS := httpTLSFlags(fs)
+	apiToken := fs.String("api-token", "", "bearer token required by the local API's writes (PUT, POST, DELETE)")
+	apiRate := fs.Float64("api-rate", 5000, "writes per second the local API accepts, answering 429 with Retry-After past it; negative for no limit")
+	apiBurst := fs.Int("api-burst", 0, "writes the local API accepts at once; 0 means --api-rate")
+	maxFunctions := fs.Int("max-functions", 1000, "distinct function IDs POST /v1/invocations accepts (keep it within the hub's --max-series-per-node); negative for no limit")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +44,8 @@ func (agentCommand) Run(ctx context.Context, args []string) error {
 	a, err := agent.Start(ctx, agent.Config{
 		HubURL: *hubURL, ID: *id, Region: *region, HeartbeatInterval: *heartbeat, PushInterval: *push,
 		HTTPAddr: *httpAddr, DataDir: *data, Strategy: st, Logger: log,
+		TLS: *tlsFiles, HTTPTLS: *httpTLS, APIToken: *apiToken, APIRate: *apiRate, APIBurst: *apiBurst,
+		MaxFunctions: *maxFunctions,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,15 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	timeout := fs.Duration("heartbeat-timeout", 60*time.Second, "a node whose last heartbeat is older is unhealthy")
 	name := fs.String("name", "hub", "this hub's name, in logs and NATS")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsFiles := tlsFlags(fs,
+		"PEM certificate to serve NATS and HTTP over TLS (with --tls-key); with --nats-url, the client certificate for the cluster",
+		"PEM CA bundle: NATS clients must present a certificate it signed (mutual TLS); with --nats-url, verifies the cluster")
+	apiToken := fs.String("api-token", "", "bearer token required by HTTP requests that change something (and by reads with --read-access token)")
+	readAccess := fs.String("read-access", "open", "open: anyone may read the API, /metrics and the dashboard; token: they need --api-token too (/healthz stays open)")
+	maxNodes := fs.Int("max-nodes", 100_000, "nodes the hub tracks; messages of new node IDs past it are refused and counted; negative for no limit")
+	maxSeries := fs.Int("max-series-per-node", 1000, "metric series (functions) one node may create; new ones past it are refused, counted and logged; negative for no limit")
+	hbRate := fs.Float64("heartbeat-rate", 20, "heartbeats per second one node may send on average; more are dropped and counted; negative for no limit")
+	hbBurst := fs.Int("heartbeat-burst", 0, "heartbeats one node may send at once; 0 means twice --heartbeat-rate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -27,9 +36,15 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	access, err := hub.ParseReadAccess(*readAccess)
+	if err != nil {
+		return err
+	}
 	h, err := hub.Start(ctx, hub.Config{
 		HTTPAddr: *httpAddr, NATSListen: *natsListen, NATSURL: *natsURL, DataDir: *data,
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
+		TLS: *tlsFiles, APIToken: *apiToken, ReadAccess: access,
+		MaxNodes: *maxNodes, MaxSeriesPerNode: *maxSeries, HeartbeatRate: *hbRate, HeartbeatBurst: *hbBurst,
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,11 @@ func TestSubcommandErrors(t *testing.T) {
 		{[]string{"hub", "--log-level", "loud"}, "--log-level"},
 		{[]string{"hub", "extra"}, "unexpected argument"},
 		{[]string{"hub", "--heartbeat-timeout", "soon"}, "invalid value"},
+		{[]string{"hub", "--read-access", "closed"}, `--read-access "closed": want open or token`},
+		{[]string{"hub", "--read-access", "token", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, "needs --api-token"},
+		{[]string{"hub", "--tls-cert", "hub.pem", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, "needs both --tls-cert and --tls-key"},
+		{[]string{"agent", "--id", "n1", "--hub", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--tls-ca", "no-such-ca.pem"}, "--tls-ca: open no-such-ca.pem"},
+		{[]string{"agent", "--id", "n1", "--hub", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--http-tls-key", "k.pem"}, "--http-tls-cert and --http-tls-key"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), tt.args, &bytes.Buffer{})

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,8 +14,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
 
 	"github.com/edgeinfra/edgeinfra/cache"
+	"github.com/edgeinfra/edgeinfra/internal/apiauth"
+	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
@@ -34,6 +38,10 @@ type Config struct {
 	// PushInterval is how often pending state changes and metric deltas are
 	// sent. Zero means 1s.
 	PushInterval time.Duration
+	// PushTimeout is how long a push waits for the hub's stream to
+	// acknowledge a message before the round fails and is retried at the
+	// next PushInterval. Zero means 5s.
+	PushTimeout time.Duration
 	// HTTPAddr is the local API's address. Empty means 127.0.0.1:0.
 	HTTPAddr string
 	// DataDir keeps state, versions, pending changes and the metric delta in
@@ -49,15 +57,40 @@ type Config struct {
 	CacheSize int
 	// Logger receives the agent's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// TLS configures the connection to the hub's NATS: CA verifies the
+	// server (system roots without it), Cert and Key are a client
+	// certificate for a hub that requires one. The zero value is plain.
+	TLS tlsconf.Files
+	// APIToken, when set, is required as "Authorization: Bearer <token>"
+	// by the local API's writes (every method but GET and HEAD).
+	APIToken string
+	// APIRate bounds the local API's writes per second; past it they get
+	// 429 Too Many Requests with Retry-After. Zero means 5000; negative
+	// means no limit.
+	APIRate float64
+	// APIBurst is how many writes may come at once. Zero means APIRate
+	// (at least 1).
+	APIBurst int
+	// MaxFunctions bounds the distinct function IDs that POST
+	// /v1/invocations accepts; invocations of new ones past it get 400.
+	// Zero means 1000 (the hub's default --max-series-per-node); negative
+	// means no limit. RecordInvocation, for Go callers, is not bounded.
+	MaxFunctions int
+	// HTTPTLS, with Cert and Key, serves the local API over HTTPS. The zero
+	// value is plain HTTP, fine on the default loopback address.
+	HTTPTLS tlsconf.Files
 }
 
 // Agent runs on an edge node: it serves the local cache, metrics and state
 // API, and keeps the hub informed.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	epoch   uint64 // this run
-	lineage uint64 // this node's state history
+	cfg   Config
+	log   *slog.Logger
+	epoch uint64 // this run
+	// stateAttempt goes into state changes' message IDs: it starts at the
+	// run's epoch and moves on after every failed push (see pushState).
+	stateAttempt atomic.Uint64
+	lineage      uint64 // this node's state history
 
 	cache *cache.Cache[string, []byte]
 	agg   *metrics.Aggregator
@@ -69,16 +102,26 @@ type Agent struct {
 	linkMu sync.Mutex // guards link
 	link   *link      // nil while disconnected by Disconnect
 
-	hbSeq     atomic.Uint64
-	hbPaused  atomic.Bool
-	status    atomic.Value // node.Status
+	hbSeq    atomic.Uint64
+	hbPaused atomic.Bool
+	status   atomic.Value // node.Status
+	// invMu orders recording invocations (read side, with their journal
+	// write) against taking the aggregator's delta (write side).
+	invMu     sync.RWMutex
 	pushMu    sync.Mutex
 	memSeq    uint64         // guarded by pushMu; the outbox without DataDir
 	memOutbox []pendingDelta // guarded by pushMu
-	unqueued  []byte         // guarded by pushMu: a delta taken but not yet in the outbox
+	unqueued  *takenDelta    // guarded by pushMu: a delta taken but not yet in the outbox
 
-	httpLn  net.Listener
-	httpSrv *http.Server
+	httpLn    net.Listener
+	httpSrv   *http.Server
+	natsTLS   *tls.Config // nil without Config.TLS
+	token     apiauth.Token
+	limiter   *rate.Limiter // nil: no limit
+	functions *functionQuota
+	// rateLimited counts writes refused with 429.
+	rateLimited atomic.Uint64
+	httpTLS     *tls.Config // nil without Config.HTTPTLS
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -99,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := wire.ValidNodeID(cfg.ID); err != nil {
 		return nil, fmt.Errorf("agent: --id: %w", err)
 	}
+	if err := wire.ValidRegion(cfg.Region); err != nil {
+		return nil, fmt.Errorf("agent: --region: %w", err)
+	}
 	if cfg.HubURL == "" {
 		return nil, errors.New("agent: --hub is required (the hub's NATS URL, e.g. nats://127.0.0.1:4222)")
 	}
@@ -108,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.PushInterval <= 0 {
 		cfg.PushInterval = time.Second
 	}
+	if cfg.PushTimeout <= 0 {
+		cfg.PushTimeout = 5 * time.Second
+	}
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 1000
 	}
@@ -115,13 +164,18 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.CacheSize = 10_000
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, epoch: uint64(time.Now().UnixNano())}
+	a.stateAttempt.Store(a.epoch)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
 	a.log = a.log.With("node", cfg.ID)
 	a.status.Store(node.Online)
 	a.cache = cache.New[string, []byte](cache.Options{MaxSize: cfg.CacheSize})
-	a.agg = metrics.New()
+	// No series bound here: the local API bounds functions (MaxFunctions)
+	// with an error the caller sees, and an overflow series would name no
+	// node, which the hub refuses.
+	a.agg = metrics.NewWithOptions(metrics.Options{MaxSeries: -1})
+	a.functions = newFunctionQuota(cfg.MaxFunctions)
 	syncOpts := statesync.Options{NodeID: cfg.ID, Strategy: cfg.Strategy, MaxPending: cfg.MaxPending}
 
 	ok := false
@@ -148,15 +202,23 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 				return nil, fmt.Errorf("agent: restore state from %s: %w", cfg.DataDir, err)
 			}
 		}
+		if err := a.replayJournal(); err != nil {
+			return nil, err
+		}
 	} else {
 		a.lineage = a.epoch
 	}
 	if a.sync == nil {
 		a.sync = statesync.New(syncOpts)
 	}
+	if err := a.loadTLS(); err != nil {
+		return nil, err
+	}
+	a.token, a.limiter = apiauth.New(cfg.APIToken), newLimiter(cfg)
 	if err := a.startHTTP(); err != nil {
 		return nil, err
 	}
+	a.warnOpenAPI()
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.Reconnect(); err != nil {
@@ -188,11 +250,11 @@ func (a *Agent) Reconnect() error {
 	if a.link != nil {
 		return nil
 	}
-	nc, err := nats.Connect(a.cfg.HubURL,
+	nc, err := nats.Connect(a.cfg.HubURL, append(a.natsTLSOptions(),
 		nats.Name("edgeinfra-agent-"+a.cfg.ID),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
@@ -200,11 +262,11 @@ func (a *Agent) Reconnect() error {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { a.log.Info("reconnected to the hub") }),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("agent: NATS %s: %w", a.cfg.HubURL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*stateWindow), jetstream.WithPublishAsyncTimeout(a.cfg.PushTimeout))
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("agent: JetStream: %w", err)
@@ -242,10 +304,15 @@ func (a *Agent) SetStatus(s node.Status) { a.status.Store(s) }
 func (a *Agent) ID() string { return a.cfg.ID }
 
 // UpdateState merges data into the local state and returns the new state
-// once it is durable (with DataDir) and queued for the hub.
+// once it is durable (with DataDir) and queued for the hub. A change that
+// would make the state hold more than wire.MaxKeys keys or encode to more
+// than 1 MiB is refused, and nothing changes.
 func (a *Agent) UpdateState(data map[string]any) (statesync.State, error) {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
+	if err := a.checkStateFits(data); err != nil {
+		return statesync.State{}, err
+	}
 	st := a.sync.UpdateLocal(data)
 	if err := a.persistLocked(); err != nil {
 		return statesync.State{}, fmt.Errorf("agent: state changed in memory but not saved: %w", err)
@@ -258,12 +325,6 @@ func (a *Agent) State() statesync.State { return a.sync.State() }
 
 // Sync returns the agent's synchronizer summary.
 func (a *Agent) Sync() statesync.Summary { return a.sync.Summary() }
-
-// RecordInvocation records one function invocation on this node.
-func (a *Agent) RecordInvocation(inv metrics.Invocation) {
-	inv.NodeID = a.cfg.ID
-	a.agg.Record(inv)
-}
 
 // Metrics returns the local aggregator (read it; the agent ships its
 // deltas).

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +255,10 @@ func TestLocalAPI(t *testing.T) {
 		{"invocation missing success", "POST", "/v1/invocations", `{"function_id":"f","duration_ms":1}`, 400},
 		{"invocation negative", "POST", "/v1/invocations", `{"function_id":"f","duration_ms":-1,"success":true}`, 400},
 		{"invocation malformed", "POST", "/v1/invocations", `{"function_id":`, 400},
+		{"invocation batch", "POST", "/v1/invocations", ` [{"function_id":"f","duration_ms":1,"success":true},{"function_id":"g","duration_ms":2,"success":false,"error":"timeout"},{"function_id":"f","duration_ms":0,"success":true}]`, 202},
+		{"invocation empty batch", "POST", "/v1/invocations", `[]`, 400},
+		{"invocation batch bad element", "POST", "/v1/invocations", `[{"function_id":"f","duration_ms":1,"success":true},{"function_id":"f"}]`, 400},
+		{"invocation batch trailing data", "POST", "/v1/invocations", `[{"function_id":"f","duration_ms":1,"success":true}] {}`, 400},
 		{"state", "PUT", "/v1/state", `{"a":{"nested":[1,2]}}`, 200},
 		{"state not object", "PUT", "/v1/state", `"x"`, 400},
 		{"state get", "GET", "/v1/state", "", 200},
@@ -279,8 +283,8 @@ func TestLocalAPI(t *testing.T) {
 	if v, ok := a.cache.Get("k2"); !ok || string(v) != "x" {
 		t.Fatal("PUT with ttl did not store the value")
 	}
-	if a.Metrics().TotalInvocations(metrics.Filter{NodeID: "n1"}) != 1 {
-		t.Fatal("the posted invocation was not recorded for the agent's node")
+	if n := a.Metrics().TotalInvocations(metrics.Filter{NodeID: "n1"}); n != 4 {
+		t.Fatalf("%d invocations recorded for the agent's node, want 4 (one alone, three in a batch)", n)
 	}
 }
 
@@ -292,8 +296,31 @@ func FuzzDecodeInvocation(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if inv.FunctionID == "" || inv.Duration < 0 {
+		if wire.ValidFunctionID(inv.FunctionID) != nil || inv.Duration < 0 || len(inv.Error) > maxErrLen {
 			t.Fatalf("accepted invalid invocation %+v", inv)
+		}
+	})
+}
+
+func FuzzDecodeInvocations(f *testing.F) {
+	f.Add([]byte(`[{"function_id":"resize","duration_ms":12.5,"success":true,"error":""}]`))
+	f.Add([]byte(`{"function_id":"x","duration_ms":3,"success":false,"error":"e"}`))
+	f.Add([]byte(` [null, {}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		invs, err := DecodeInvocations(b)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "agent: ") {
+				t.Fatalf("error %q does not start with agent:", err)
+			}
+			return
+		}
+		if len(invs) == 0 || len(invs) > maxBatch {
+			t.Fatalf("accepted %d invocations", len(invs))
+		}
+		for _, inv := range invs {
+			if inv.FunctionID == "" || inv.Duration < 0 {
+				t.Fatalf("accepted invalid invocation %+v", inv)
+			}
 		}
 	})
 }

@@ -17,9 +17,9 @@ import (
 )
 
 const (
-	maxBody        = 1 << 20 // bytes of a request body (and of a cached value)
-	maxKeyLen      = 1024    // bytes of a cache key
-	maxFunctionLen = 128     // bytes of a function ID
+	maxBody   = 1 << 20 // bytes of a request body (and of a cached value)
+	maxKeyLen = 1024    // bytes of a cache key
+	maxErrLen = 1024    // bytes of an invocation's error
 )
 
 func (a *Agent) startHTTP() error {
@@ -31,6 +31,7 @@ func (a *Agent) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("agent: HTTP listen on %s: %w", addr, err)
 	}
+	ln = a.httpListener(ln)
 	a.httpLn = ln
 	a.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Go(func() {
@@ -46,7 +47,7 @@ func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		l := a.currentLink()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": a.cfg.ID, "hub_connected": l != nil && l.nc.IsConnected(), "sync": a.sync.Summary()})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node_id": a.cfg.ID, "hub_connected": l != nil && l.nc.IsConnected(), "sync": a.sync.Summary(), "writes_rate_limited": a.rateLimited.Load()})
 	})
 	mux.HandleFunc("GET /v1/cache/{key}", a.getCache)
 	mux.HandleFunc("PUT /v1/cache/{key}", a.putCache)
@@ -56,7 +57,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.agg.Summary()) })
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.sync.State()) })
 	mux.HandleFunc("PUT /v1/state", a.putState)
-	return mux
+	return a.guard(mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -164,17 +165,18 @@ func DecodeInvocation(b []byte) (metrics.Invocation, error) {
 	if dec.More() {
 		return metrics.Invocation{}, errors.New("agent: invalid JSON: data after the object")
 	}
+	if err := wire.ValidFunctionID(in.FunctionID); err != nil {
+		return metrics.Invocation{}, fmt.Errorf("agent: function_id: %w", err)
+	}
 	switch {
-	case in.FunctionID == "" || len(in.FunctionID) > maxFunctionLen:
-		return metrics.Invocation{}, fmt.Errorf("agent: function_id must be 1 to %d bytes", maxFunctionLen)
 	case in.DurationMS == nil:
 		return metrics.Invocation{}, errors.New("agent: duration_ms is required")
 	case math.IsNaN(*in.DurationMS) || *in.DurationMS < 0 || *in.DurationMS > 86_400_000:
 		return metrics.Invocation{}, errors.New("agent: duration_ms must be between 0 and 86400000 (one day)")
 	case in.Success == nil:
 		return metrics.Invocation{}, errors.New("agent: success is required (true or false)")
-	case len(in.Error) > 1024:
-		return metrics.Invocation{}, errors.New("agent: error must be at most 1024 bytes")
+	case len(in.Error) > maxErrLen:
+		return metrics.Invocation{}, fmt.Errorf("agent: error must be at most %d bytes", maxErrLen)
 	}
 	return metrics.Invocation{
 		FunctionID: in.FunctionID,
@@ -189,13 +191,24 @@ func (a *Agent) postInvocation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inv, err := DecodeInvocation(body)
+	invs, err := DecodeInvocations(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""}`, err)
+		writeError(w, http.StatusBadRequest, "bad_request", `%v; send {"function_id":"resize","duration_ms":12.5,"success":true,"error":""} or a JSON array of such objects`, err)
 		return
 	}
-	a.RecordInvocation(inv)
-	w.WriteHeader(http.StatusAccepted)
+	for _, inv := range invs {
+		if !a.functions.admit(inv.FunctionID) {
+			writeError(w, http.StatusBadRequest, "too_many_functions",
+				"function %q would be this node's function number %d, over the limit of %d (--max-functions); nothing was recorded", inv.FunctionID, a.functions.max+1, a.functions.max)
+			return
+		}
+	}
+	if err := a.RecordInvocations(invs...); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "%v; nothing was recorded, retry", err)
+		return
+	}
+	// 202 with --data means on disk (journalled); without, in memory.
+	writeJSON(w, http.StatusAccepted, map[string]any{"recorded": len(invs), "durable": a.store != nil})
 }
 
 func (a *Agent) putState(w http.ResponseWriter, r *http.Request) {
@@ -209,6 +222,10 @@ func (a *Agent) putState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := a.UpdateState(data)
+	if errors.Is(err, errStateTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "%v; nothing was changed", err)
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "%v", err)
 		return

@@ -51,6 +51,6 @@ func Example() {
 	// PUT /v1/cache/greeting?ttl=30s 204
 	// GET /v1/cache/greeting 200 hello
 	// PUT /v1/cache/greeting?ttl=soon 400 {"error":{"code":"bad_request","message":"ttl \"soon\" must be a positive Go duration such as 30s or 5m"}}
-	// POST /v1/invocations 202
+	// POST /v1/invocations 202 {"durable":false,"recorded":1}
 	// state version 1 pending 1
 }

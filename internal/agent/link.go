@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
+	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
 	"github.com/edgeinfra/edgeinfra/statesync"
 )
@@ -79,27 +80,102 @@ func (a *Agent) Flush(ctx context.Context) error {
 	return a.pushMetrics(ctx, l, box)
 }
 
-// pushState publishes every pending change, oldest first, and confirms each
-// once the stream has acknowledged it. A change whose acknowledgement is
-// lost is published again with the same message ID, which the stream
-// drops as a duplicate.
+// stateWindow is how many state changes may wait for the stream's
+// acknowledgement at once.
+const stateWindow = 2048
+
+// pushState publishes every pending change, oldest first, with up to
+// stateWindow of them in flight at once, and confirms the highest version
+// up to which the stream has acknowledged every change, in order (once per window,
+// so the store is written once per window, not once per change). A change
+// leaves the pending queue only when it and everything before it are in
+// the stream. On a failure the round stops and the attempt number moves
+// on, so the next round's copies get new message IDs: a change that got
+// through while its predecessor was lost, and that the hub therefore
+// skipped (wire.StateChange.Base), is stored again after the
+// predecessor rather than dropped as a duplicate.
 func (a *Agent) pushState(ctx context.Context, l *link) error {
-	for _, ch := range a.sync.PendingChanges() {
-		b, err := wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Data: ch.Data, At: ch.At})
-		if err != nil {
-			return fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = l.js.Publish(pctx, wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version)))
-		cancel()
-		if err != nil {
-			return fmt.Errorf("agent: push change %d: %w", ch.Version, err)
-		}
-		if err := a.confirm(ch.Version); err != nil {
-			return err
+	pending := a.sync.PendingChanges()
+	if len(pending) == 0 {
+		return nil
+	}
+	attempt := a.stateAttempt.Load()
+	type inflight struct {
+		version int64
+		ack     jetstream.PubAckFuture
+	}
+	queue := make([]inflight, 0, min(len(pending), stateWindow))
+	confirmed, persisted := int64(0), int64(0)
+	timeout := time.NewTimer(a.cfg.PushTimeout)
+	defer timeout.Stop()
+	// settle waits for the oldest change in flight. The stream must have
+	// stored the changes in version order: one stored before its
+	// predecessor (reordered on the way) was skipped by the hub as a gap,
+	// so it counts as failed and goes again in the next attempt.
+	var lastSeq uint64
+	settle := func() error {
+		it := queue[0]
+		queue = queue[1:]
+		select {
+		case ack := <-it.ack.Ok():
+			if ack.Sequence <= lastSeq {
+				return fmt.Errorf("agent: push change %d: stored at stream sequence %d, before its predecessor at %d; sending it again", it.version, ack.Sequence, lastSeq)
+			}
+			lastSeq = ack.Sequence
+			confirmed = it.version
+			return nil
+		case err := <-it.ack.Err():
+			return fmt.Errorf("agent: push change %d: %w", it.version, err)
+		case <-timeout.C:
+			return fmt.Errorf("agent: push change %d: no acknowledgement within %s", it.version, a.cfg.PushTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return nil
+	var err error
+	base := int64(0)
+	for _, ch := range pending {
+		var b []byte
+		b, err = wire.Encode(wire.StateChange{V: wire.Version, NodeID: a.cfg.ID, Lineage: a.lineage, Version: ch.Version, Base: base, Data: ch.Data, At: ch.At})
+		if err != nil {
+			err = fmt.Errorf("agent: encode change %d: %w", ch.Version, err)
+			break
+		}
+		base = ch.Version
+		var f jetstream.PubAckFuture
+		f, err = l.js.PublishAsync(wire.StateSubject(a.cfg.ID), b, jetstream.WithMsgID(wire.StateMsgID(a.cfg.ID, a.lineage, ch.Version, attempt)))
+		if err != nil {
+			err = fmt.Errorf("agent: push change %d: %w", ch.Version, err)
+			break
+		}
+		queue = append(queue, inflight{ch.Version, f})
+		if len(queue) < stateWindow {
+			continue
+		}
+		timeout.Reset(a.cfg.PushTimeout)
+		if err = settle(); err != nil {
+			break
+		}
+		if confirmed-persisted >= stateWindow {
+			if err = a.confirm(confirmed); err != nil {
+				break
+			}
+			persisted = confirmed
+		}
+	}
+	for err == nil && len(queue) > 0 {
+		timeout.Reset(a.cfg.PushTimeout)
+		err = settle()
+	}
+	if confirmed > persisted {
+		if cerr := a.confirm(confirmed); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		a.stateAttempt.Add(1)
+	}
+	return err
 }
 
 func (a *Agent) confirm(version int64) error {
@@ -109,29 +185,73 @@ func (a *Agent) confirm(version int64) error {
 	return a.persistLocked()
 }
 
-// fillOutbox moves the aggregator's delta into the outbox when the outbox
-// is empty, and returns the outbox. While deltas wait the aggregator keeps
-// counting, so the outbox stays one delta long however long the hub is
-// away. pushMu is held.
+// fillOutbox moves the aggregator's delta into the outbox and returns the
+// outbox. Only the outbox's oldest delta can have been sent (pushMetrics
+// stops at the first failure), so while it waits a second delta absorbs
+// every later one: the outbox stays at most two deltas long however long
+// the hub is away, and with DataDir the journal is emptied every push.
+// pushMu is held.
 func (a *Agent) fillOutbox() ([]pendingDelta, error) {
 	box, err := a.outbox()
-	if err != nil || len(box) > 0 {
-		return box, err
+	if err != nil {
+		return nil, err
 	}
 	if a.unqueued == nil {
-		d := a.agg.TakeDelta()
-		if d.Len() == 0 {
-			return nil, nil
+		t, err := a.takeDelta()
+		if err != nil || t == nil {
+			return box, err
 		}
-		if a.unqueued, err = d.MarshalBinary(); err != nil {
-			return nil, fmt.Errorf("agent: encode metrics: %w", err)
-		}
+		a.unqueued = t
 	}
-	if err := a.queueDelta(a.unqueued); err != nil {
+	snap, seq := a.unqueued.snap, uint64(0)
+	if len(box) >= 2 {
+		tail := box[len(box)-1]
+		var old metrics.Snapshot
+		if err := old.UnmarshalBinary(tail.Data); err != nil {
+			return nil, fmt.Errorf("agent: stored metric delta %d: %w", tail.Seq, err)
+		}
+		m := metrics.New()
+		m.Merge(old)
+		m.Merge(snap)
+		snap, seq = m.Snapshot(), tail.Seq
+	}
+	data, err := snap.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("agent: encode metrics: %w", err)
+	}
+	if err := a.queueDelta(seq, data, a.unqueued.journalUpTo); err != nil {
 		return nil, err // kept in unqueued, tried again next time
 	}
 	a.unqueued = nil
 	return a.outbox()
+}
+
+// takenDelta is a delta taken from the aggregator and the last journal
+// record it covers.
+type takenDelta struct {
+	snap        metrics.Snapshot
+	journalUpTo uint64
+}
+
+// takeDelta takes the aggregator's delta, nil when there is nothing new.
+// With the write side of invMu held no invocation is between its journal
+// record and the aggregator, so the delta holds exactly the journal's
+// records up to the last sequence number.
+func (a *Agent) takeDelta() (*takenDelta, error) {
+	a.invMu.Lock()
+	defer a.invMu.Unlock()
+	var upTo uint64
+	if a.store != nil {
+		var err error
+		if upTo, err = a.store.s.LastJournalSeq(); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+	}
+	d := a.agg.TakeDelta()
+	if d.Len() == 0 {
+		return nil, nil
+	}
+	return &takenDelta{snap: d, journalUpTo: upTo}, nil
 }
 
 // pushMetrics sends the outbox, oldest first. A delta is in the outbox (on
@@ -140,7 +260,7 @@ func (a *Agent) fillOutbox() ([]pendingDelta, error) {
 // ID, counts it twice. pushMu is held.
 func (a *Agent) pushMetrics(ctx context.Context, l *link, box []pendingDelta) error {
 	for _, d := range box {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.PushTimeout)
 		_, err := l.js.Publish(pctx, wire.MetricsSubject(a.cfg.ID), d.Data, jetstream.WithMsgID(wire.MetricsMsgID(a.cfg.ID, a.lineage, d.Seq)))
 		cancel()
 		if err != nil {

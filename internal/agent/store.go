@@ -88,15 +88,26 @@ func (a *Agent) outbox() ([]pendingDelta, error) {
 	return out, nil
 }
 
-// queueDelta moves the aggregator's delta into the outbox, on disk first
-// when there is a store. pushMu is held.
-func (a *Agent) queueDelta(data []byte) error {
+// queueDelta puts a delta into the outbox, on disk first when there is a
+// store, and removes the journal records up to journalUpTo it covers, in
+// the same transaction. seq 0 appends; otherwise the data replaces delta
+// seq, which has never been sent. pushMu is held.
+func (a *Agent) queueDelta(seq uint64, data []byte, journalUpTo uint64) error {
 	if a.store == nil {
-		a.memSeq++
-		a.memOutbox = append(a.memOutbox, pendingDelta{Seq: a.memSeq, Data: data})
-		return nil
+		if seq == 0 {
+			a.memSeq++
+			a.memOutbox = append(a.memOutbox, pendingDelta{Seq: a.memSeq, Data: data})
+			return nil
+		}
+		for i := range a.memOutbox {
+			if a.memOutbox[i].Seq == seq {
+				a.memOutbox[i].Data = data
+				return nil
+			}
+		}
+		return fmt.Errorf("agent: no pending metric delta %d to replace", seq)
 	}
-	if _, err := a.store.s.AppendDelta(data); err != nil {
+	if _, err := a.store.s.CommitDelta(seq, data, journalUpTo); err != nil {
 		return fmt.Errorf("agent: store metric delta: %w", err)
 	}
 	return nil

@@ -44,3 +44,39 @@ func BenchmarkAppendAckDelta(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendJournal measures acknowledged journal appends, one caller
+// at a time and from many concurrent callers sharing commits.
+func BenchmarkAppendJournal(b *testing.B) {
+	rec := make([]byte, 64)
+	b.Run("callers=1", func(b *testing.B) {
+		st, err := Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		for b.Loop() {
+			if _, err := st.AppendJournal(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	})
+	b.Run("callers=64", func(b *testing.B) {
+		st, err := Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		b.SetParallelism(32) // × GOMAXPROCS goroutines
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := st.AppendJournal(rec); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	})
+}

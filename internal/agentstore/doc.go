@@ -28,6 +28,19 @@
 // same sequence number, so the receiver can skip one it already counted:
 // nothing is lost and nothing is counted twice.
 //
+// # Journal
+//
+// What an agent acknowledges between two metric deltas (invocations)
+// goes to the journal first: [Store.AppendJournal] returns once the record
+// is on disk; concurrent callers share one commit (bbolt's Batch, which
+// waits up to 1ms for company), a lone caller commits at once.
+// [Store.CommitDelta] later turns the journal into a delta in one
+// transaction, appending it to the outbox (or replacing the one delta never
+// sent) and removing the records it covers.
+// On start the agent replays [Store.Journal]. A crash therefore leaves
+// every acknowledged invocation either in the journal or in a delta, never
+// in both and never in neither.
+//
 // # Files and concurrency
 //
 // Open creates the directory and the file [FileName] in it. bbolt locks the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,10 +21,11 @@ const FileName = "agentstore.db"
 const formatID = "edgeinfra-agentstore/1"
 
 var (
-	bucketMeta   = []byte("meta")
-	bucketSync   = []byte("sync")
-	bucketDeltas = []byte("deltas")
-	bucketUser   = []byte("user")
+	bucketMeta    = []byte("meta")
+	bucketSync    = []byte("sync")
+	bucketDeltas  = []byte("deltas")
+	bucketUser    = []byte("user")
+	bucketJournal = []byte("journal")
 
 	keyFormat   = []byte("format")
 	keySnapshot = []byte("snapshot")
@@ -37,6 +39,12 @@ var ErrLocked = errors.New("agentstore: database is in use by another process")
 // store database, or for stored data that cannot be decoded.
 var ErrCorrupt = errors.New("agentstore: not a valid agent store")
 
+// batchDelay is how long concurrent AppendJournal calls wait for more
+// company in one commit (a lone caller does not wait). bbolt's default,
+// 10ms, gave fewer appends/s from 64 callers than 1ms did, which measured
+// about 40,000/s (one fsync is about 0.25ms on the reference machine).
+const batchDelay = time.Millisecond
+
 // lockTimeout bounds how long Open waits for the file lock.
 const lockTimeout = time.Second
 
@@ -45,8 +53,9 @@ const lockTimeout = time.Second
 // returns. A Store is safe for concurrent use; only one Store (in any
 // process) can have a directory open at a time.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db        *bolt.DB
+	path      string
+	appending atomic.Int32 // AppendJournal calls in flight
 }
 
 // Open opens the store in dir, creating dir and the database file if they do
@@ -77,6 +86,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("agentstore: initialise %s: %w", path, err)
 	}
+	db.MaxBatchDelay = batchDelay
 	return &Store{db: db, path: path}, nil
 }
 
@@ -101,7 +111,7 @@ func initialize(tx *bolt.Tx) error {
 	if got := meta.Get(keyFormat); string(got) != formatID {
 		return fmt.Errorf("%w: format %q, want %q", ErrCorrupt, got, formatID)
 	}
-	for _, name := range [][]byte{bucketSync, bucketDeltas, bucketUser} {
+	for _, name := range [][]byte{bucketSync, bucketDeltas, bucketUser, bucketJournal} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

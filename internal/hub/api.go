@@ -63,7 +63,7 @@ func (h *Hub) routes() http.Handler {
 	if h.cfg.Dashboard != nil {
 		mux.Handle("GET /", h.cfg.Dashboard)
 	}
-	return methodErrors(mux)
+	return h.authorize(methodErrors(mux))
 }
 
 // methodErrors turns the mux's plain-text 404 and 405 answers for API paths
@@ -236,6 +236,10 @@ func (h *Hub) putState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	desired, err := h.mergeDesired(r.Context(), id, data)
+	if errors.Is(err, errDesiredTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "%v", err)
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "storing desired state: %v", err)
 		return
@@ -244,6 +248,9 @@ func (h *Hub) putState(w http.ResponseWriter, r *http.Request) {
 	s, _ := h.reg.one(id, true)
 	writeJSON(w, http.StatusOK, wire.State{NodeID: id, Version: s.StateVersion, Data: s.Data, UpdatedAt: s.StateUpdated})
 }
+
+// errDesiredTooLarge is wrapped by mergeDesired's errors about limits.
+var errDesiredTooLarge = errors.New("desired state too large")
 
 func (h *Hub) mergeDesired(ctx context.Context, id string, data map[string]any) (wire.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -270,9 +277,17 @@ func (h *Hub) mergeDesired(ctx context.Context, id string, data map[string]any) 
 		}
 		cur.Version++
 		cur.UpdatedAt = time.Now().UTC()
+		// The agent decodes the merged value with wire's limits: refuse
+		// what it would refuse rather than store a value it cannot read.
+		if err := wire.CheckData(cur.Data); err != nil {
+			return wire.State{}, fmt.Errorf("%w: the node's desired state would be invalid: %v", errDesiredTooLarge, err)
+		}
 		b, err := wire.Encode(cur)
 		if err != nil {
 			return wire.State{}, err
+		}
+		if len(b) > wire.MaxMessageSize {
+			return wire.State{}, fmt.Errorf("%w: the node's desired state would be %d bytes encoded, over the limit of %d; set fewer or smaller keys", errDesiredTooLarge, len(b), wire.MaxMessageSize)
 		}
 		if rev == 0 {
 			_, err = h.desired.Create(ctx, id, b)

@@ -4,10 +4,33 @@
 // agent reports it, hands operators' desired state to agents, and serves all
 // of it as an HTTP JSON API, Prometheus metrics and a dashboard.
 //
-// The NATS subjects, stream and bucket are described in package wire. The
-// hub replays the stream from its start when it starts, which rebuilds node
-// state and metrics after a restart (with DataDir, the stream survives on
-// disk) and lets several hubs on one NATS cluster each hold the whole fleet.
+// The NATS subjects, stream and buckets are described in package wire.
+// Each node's record keeps the newest state version and the newest metric
+// delta (lineage, sequence) it applied, so a message applied once is
+// skipped when it comes again, even after JetStream's duplicate window; a
+// state change whose predecessor has not been applied yet (it was lost or
+// reordered on the way) is skipped too, and applied when the agent sends
+// it again after the predecessor.
+//
+// # Durability
+//
+// Everything the hub knows about the fleet beyond heartbeats is derived
+// from the stream, which with DataDir (or an external cluster) is on
+// disk. Every [Config.CheckpointInterval] (one minute) and at a graceful
+// shutdown the hub stores a checkpoint of that derived state — each node's
+// state, versions and de-duplication watermarks, and the metrics — with
+// the stream sequence it covers, in the key-value bucket
+// edgeinfra-checkpoints (chunked, with a SHA-256 manifest, written to the
+// slot not in use so a crash mid-write keeps the previous one). A restart
+// loads it and replays only the messages after it, so the stream's
+// retention (7 days, 1 GiB) never costs state as long as a hub runs at
+// least once in that time; a hub that stayed down longer logs how many
+// messages it missed. A checkpoint that is missing, damaged, or of an
+// earlier stream means a full replay. The checkpoint is taken between two
+// messages (applyMu), so checkpoint plus replay applies every message
+// exactly once. Several hubs on one NATS cluster each keep their own
+// checkpoint, keyed by Config.Name. Health history and 1- and 5-minute
+// metric windows are not checkpointed: they refill within minutes.
 //
 // # Health
 //
@@ -40,6 +63,22 @@
 // GET /api/v1/metrics answers are reused for a second per filter: a
 // fleet-wide answer merges every series' latency sketches, about 250 ms
 // for 10,000 nodes running 5 functions (BenchmarkFleetMetrics).
+//
+// # Security and limits
+//
+// [Config.TLS] serves the embedded NATS server's client port and the HTTP
+// API over TLS (1.2 or later); its CA makes NATS require client
+// certificates it signed. With an external NATS the same files configure
+// the hub's client side. [Config.APIToken] guards HTTP writes, and with
+// [ReadToken] also reads, /metrics and the dashboard (browsers get a
+// read-only session cookie; see auth.go). /healthz stays open.
+//
+// Per agent, the hub bounds what it holds and does: [Config.MaxNodes],
+// [Config.MaxSeriesPerNode] and a heartbeat token bucket per node
+// ([Config.HeartbeatRate]). Everything refused is counted in
+// edgeinfra_hub_rejected_total{kind,reason} and logged at most once a
+// minute per node; see limits.go. Messages are at most 1 MiB and decoded
+// strictly by package wire.
 //
 // All methods of [Hub] are safe for concurrent use; [Hub.Close] waits for
 // every goroutine the hub started.

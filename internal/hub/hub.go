@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/health"
+	"github.com/edgeinfra/edgeinfra/internal/apiauth"
+	"github.com/edgeinfra/edgeinfra/internal/tlsconf"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
 	"github.com/edgeinfra/edgeinfra/node"
@@ -52,15 +54,48 @@ type Config struct {
 	// checks make the per-node history). Zero means HeartbeatTimeout/10,
 	// between 100ms and 5s.
 	SweepInterval time.Duration
+	// CheckpointInterval is how often the hub stores a checkpoint of the
+	// fleet state and metrics it derived from the stream (and it stores
+	// one at a graceful shutdown), so that a restart replays only the
+	// stream messages after it, and messages that retention has removed
+	// are not needed. Zero means one minute; negative turns checkpoints
+	// off (every start replays the whole stream).
+	CheckpointInterval time.Duration
 	// Name identifies this hub in logs and in NATS. Empty means "hub".
 	Name string
 	// MaxSeries bounds the fleet's (function, node) metric series. Zero
 	// means 100000.
 	MaxSeries int
+	// MaxNodes bounds the nodes the hub tracks: messages of new node IDs
+	// past it are refused and counted (see limits.go). Zero means 100000;
+	// negative means no limit.
+	MaxNodes int
+	// MaxSeriesPerNode bounds the metric series (functions) one node may
+	// create: new ones past it are refused, counted and logged. Zero means
+	// 1000; negative means no limit.
+	MaxSeriesPerNode int
+	// HeartbeatRate is the heartbeats per second one node may send on
+	// average; more are dropped and counted. Zero means 20; negative means
+	// no limit.
+	HeartbeatRate float64
+	// HeartbeatBurst is how many heartbeats a node may send at once. Zero
+	// means twice HeartbeatRate (at least 1).
+	HeartbeatBurst int
 	// Logger receives the hub's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Dashboard, when set, is served at "/".
 	Dashboard http.Handler
+	// APIToken, when set, is required as "Authorization: Bearer <token>"
+	// by every HTTP request other than GET and HEAD (see auth.go). Empty
+	// means no token: fine on the default loopback address, and warned
+	// about at start on any other.
+	APIToken string
+	// ReadAccess decides whether reads need APIToken too. Empty means
+	// ReadOpen; ReadToken needs APIToken.
+	ReadAccess ReadAccess
+	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
+	// file does what). The zero value is plain text.
+	TLS tlsconf.Files
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -81,10 +116,29 @@ type Hub struct {
 	agg     *metrics.Aggregator
 	stats   hubStats
 
+	// Stream application and checkpoints (checkpoint.go). applyMu is
+	// held while a stream message is applied and while a checkpoint
+	// copies the state, so a checkpoint is exactly the state after
+	// appliedSeq.
+	applyMu       sync.Mutex
+	appliedSeq    uint64 // guarded by applyMu: the newest stream sequence applied
+	checkpointSeq atomic.Uint64
+	restoredSeq   uint64 // the checkpoint's sequence the hub started from; 0: full replay
+	streamCreated time.Time
+	checkpoints   *checkpointStore // nil: checkpoints off
+	// checkpointsPaused stops storing checkpoints, the one at Close
+	// included, so tests can restart from an older one as after a crash.
+	checkpointsPaused atomic.Bool
+
 	lastReport atomic.Pointer[health.ClusterReport]
 	lastFleet  atomic.Pointer[health.FleetReport]
 
 	metricsCache metricsCache
+	token        apiauth.Token
+	quota        *seriesQuota
+	rejects      rejections
+	nodesLogged  atomic.Int64 // unix nanoseconds of the last max_nodes log line
+	hbRate       float64      // effective heartbeats per second per node; negative: none
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -96,7 +150,7 @@ type Hub struct {
 }
 
 type hubStats struct {
-	heartbeats, stale, stateApplied, stateDuplicate, metricDeltas, rejected atomic.Uint64
+	heartbeats, stale, stateApplied, stateDuplicate, stateGap, metricDeltas, metricDuplicate atomic.Uint64
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -123,6 +177,10 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		maxSeries = 100_000
 	}
 	h.agg = metrics.NewWithOptions(metrics.Options{MaxSeries: maxSeries})
+	if err := h.configureAccess(); err != nil {
+		return nil, err
+	}
+	h.configureLimits()
 
 	ok := false
 	defer func() {
@@ -141,6 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if err := h.startHTTP(); err != nil {
 		return nil, err
 	}
+	h.warnOpenAPI()
 	h.wg.Go(func() { h.sweepLoop(runCtx) })
 	h.wg.Go(func() { _ = h.tracker.Run(runCtx) })
 	events, stopEvents := h.tracker.Subscribe(256)
@@ -174,6 +233,9 @@ func (h *Hub) startNATS() error {
 			NoLog:      true,
 			MaxPayload: wire.MaxMessageSize,
 		}
+		if err := h.natsServerTLS(sopts); err != nil {
+			return err
+		}
 		if h.cfg.DataDir != "" {
 			sopts.StoreDir = h.cfg.DataDir
 		} else {
@@ -193,8 +255,14 @@ func (h *Hub) startNATS() error {
 			return errors.New("hub: embedded NATS did not start within 10s (is the port free?)")
 		}
 		h.ns = ns
-		url = ns.ClientURL()
+		url = inProcessURL(ns)
 		opts = append(opts, nats.InProcessServer(ns))
+	} else {
+		tlsOpts, err := h.natsClientTLS()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, tlsOpts...)
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -243,7 +311,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	h.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, err = js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
+	stream, err := js.CreateOrUpdateStream(setupCtx, jetstream.StreamConfig{
 		Name:        wire.StreamName,
 		Description: "edgeinfra state changes and metric deltas from agents",
 		Subjects:    []string{wire.StateAll, wire.MetricsAll},
@@ -271,7 +339,35 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
 		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
 	}
-	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, jetstream.OrderedConsumerConfig{})
+	si, err := stream.Info(setupCtx)
+	if err != nil {
+		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
+	}
+	h.streamCreated = si.Created
+	consCfg := jetstream.OrderedConsumerConfig{}
+	if h.cfg.CheckpointInterval >= 0 {
+		kv, err := js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
+			Bucket:      wire.CheckpointBucket,
+			Description: "edgeinfra hub checkpoints of the state derived from the stream",
+			Storage:     h.storage(),
+			History:     1,
+			Replicas:    max(h.cfg.StreamReplicas, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("hub: create bucket %s: %w", wire.CheckpointBucket, err)
+		}
+		h.checkpoints = newCheckpointStore(kv, h.cfg.Name)
+		if seq := h.restoreCheckpoint(setupCtx, si); seq > 0 {
+			consCfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			consCfg.OptStartSeq = seq + 1
+		}
+		every := h.cfg.CheckpointInterval
+		if every == 0 {
+			every = time.Minute
+		}
+		h.wg.Go(func() { h.checkpointLoop(runCtx, every) })
+	}
+	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, consCfg)
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
@@ -290,20 +386,36 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	return nil
 }
 
-func (h *Hub) onHeartbeat(m *nats.Msg) {
-	hb, err := wire.DecodeHeartbeat(m.Data)
+func (h *Hub) onHeartbeat(m *nats.Msg) { h.handleHeartbeat(m.Subject, m.Data, time.Now()) }
+
+// handleHeartbeat checks the node's rate limit (before decoding, which is
+// the cost it bounds), decodes, admits and records one heartbeat.
+func (h *Hub) handleHeartbeat(subject string, data []byte, now time.Time) {
+	id, err := wire.NodeFromSubject(subject)
 	if err == nil {
-		var id string
-		if id, err = wire.NodeFromSubject(m.Subject); err == nil && id != hb.NodeID {
-			err = fmt.Errorf("heartbeat for %q published on %s", hb.NodeID, m.Subject)
+		if ok, logged := h.reg.allowHeartbeat(id, now); !ok {
+			h.rejects.add(kindHeartbeat, reasonRate, 1)
+			h.logLimit(logged, now, "dropping heartbeats of a node over its rate limit (--heartbeat-rate)",
+				"node", id, "per_second", h.hbRate, "dropped_so_far", h.rejects.get(kindHeartbeat, reasonRate))
+			return
+		}
+	}
+	var hb wire.Heartbeat
+	if err == nil {
+		if hb, err = wire.DecodeHeartbeat(data); err == nil && id != hb.NodeID {
+			err = fmt.Errorf("heartbeat for %q published on %s", hb.NodeID, subject)
 		}
 	}
 	if err != nil {
-		h.stats.rejected.Add(1)
-		h.log.Debug("heartbeat rejected", "subject", m.Subject, "err", err)
+		h.rejects.add(kindHeartbeat, reasonInvalid, 1)
+		h.log.Debug("heartbeat rejected", "subject", subject, "err", err)
 		return
 	}
-	h.acceptHeartbeat(hb, time.Now())
+	if !h.reg.admit(id) {
+		h.refuseNode(kindHeartbeat, id, now)
+		return
+	}
+	h.acceptHeartbeat(hb, now)
 }
 
 // acceptHeartbeat records a valid heartbeat received at now in the
@@ -321,41 +433,86 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 	h.stats.heartbeats.Add(1)
 }
 
-// onStreamMsg applies one stream message. A message that cannot be decoded
-// is counted and skipped: it can never become valid.
+// onStreamMsg applies one stream message and notes its sequence for the
+// next checkpoint.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
+	h.applyMu.Lock()
+	defer h.applyMu.Unlock()
+	h.applyStreamMsg(m)
+	if md, err := m.Metadata(); err == nil {
+		h.appliedSeq = md.Sequence.Stream
+	}
+}
+
+// applyStreamMsg applies one stream message. A message that cannot be
+// decoded is counted and skipped: it can never become valid.
+func (h *Hub) applyStreamMsg(m jetstream.Msg) {
 	subject := m.Subject()
 	id, err := wire.NodeFromSubject(subject)
+	isState := strings.HasPrefix(subject, wire.StateSubject(""))
 	if err != nil {
-		h.stats.rejected.Add(1)
+		kind := kindMetrics
+		if isState {
+			kind = kindState
+		}
+		h.rejects.add(kind, reasonInvalid, 1)
 		return
 	}
+	now := time.Now()
 	switch {
-	case strings.HasPrefix(subject, wire.StateSubject("")):
+	case isState:
 		c, err := wire.DecodeStateChange(m.Data())
 		if err != nil || c.NodeID != id {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindState, reasonInvalid, 1)
 			h.log.Debug("state change rejected", "node", id, "err", err)
 			return
 		}
-		if h.reg.applyState(c) {
+		if !h.reg.admit(id) {
+			h.refuseNode(kindState, id, now)
+			return
+		}
+		switch h.reg.applyState(c) {
+		case stateApplied:
 			h.stats.stateApplied.Add(1)
-		} else {
+		case stateStale:
 			h.stats.stateDuplicate.Add(1)
+		case stateGap:
+			h.stats.stateGap.Add(1)
 		}
 	default:
 		var snap metrics.Snapshot
 		if err := snap.UnmarshalBinary(m.Data()); err != nil {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindMetrics, reasonInvalid, 1)
 			h.log.Debug("metrics delta rejected", "node", id, "err", err)
 			return
 		}
 		if !snapOnlyNode(snap, id) {
-			h.stats.rejected.Add(1)
+			h.rejects.add(kindMetrics, reasonInvalid, 1)
 			h.log.Debug("metrics delta names another node", "node", id)
 			return
 		}
-		h.agg.Merge(snap)
+		// Agents send a message ID per delta; one without cannot be
+		// de-duplicated and is merged as it comes.
+		if msgID := m.Headers().Get(jetstream.MsgIDHeader); msgID != "" {
+			idNode, lineage, seq, err := wire.ParseMetricsMsgID(msgID)
+			if err == nil && idNode != id {
+				err = fmt.Errorf("metrics message ID %q names another node than its subject %s", msgID, subject)
+			}
+			if err != nil {
+				h.rejects.add(kindMetrics, reasonInvalid, 1)
+				h.log.Warn("metrics delta rejected", "node", id, "err", err)
+				return
+			}
+			if !h.reg.admit(id) {
+				h.refuseNode(kindMetrics, id, now)
+				return
+			}
+			if !h.reg.acceptDelta(id, lineage, seq) {
+				h.stats.metricDuplicate.Add(1)
+				return
+			}
+		}
+		h.agg.Merge(h.admitMetrics(id, snap, now))
 		h.stats.metricDeltas.Add(1)
 	}
 }
@@ -442,9 +599,17 @@ func (h *Hub) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("hub: HTTP listen on %s: %w", addr, err)
 	}
+	if ln, err = h.httpListener(ln); err != nil {
+		return err
+	}
 	h.httpLn = ln
 	h.handler = h.routes()
-	h.httpSrv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	h.httpSrv = &http.Server{
+		Handler: h.handler, ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake failures (scanners, clients without the CA) are
+		// routine on an open port: debug, not stderr.
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+	}
 	h.wg.Go(func() {
 		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			h.log.Error("HTTP server", "err", err)
@@ -462,7 +627,7 @@ func (h *Hub) HTTPAddr() string {
 }
 
 // URL returns the base URL of the HTTP API and dashboard.
-func (h *Hub) URL() string { return "http://" + h.HTTPAddr() }
+func (h *Hub) URL() string { return h.scheme() + "://" + h.HTTPAddr() }
 
 // NATSURL returns the URL agents connect to.
 func (h *Hub) NATSURL() string {
@@ -493,6 +658,13 @@ func (h *Hub) shutdown() {
 			h.cancel()
 		}
 		h.wg.Wait()
+		if h.checkpoints != nil && h.nc.IsConnected() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := h.writeCheckpoint(ctx); err != nil {
+				h.log.Warn("no checkpoint at shutdown; the next start replays more of the stream", "err", err)
+			}
+			cancel()
+		}
 		if h.nc != nil {
 			_ = h.nc.Drain()
 			for h.nc.IsDraining() {

@@ -66,7 +66,7 @@ func (a *fakeAgent) heartbeat(id, region string, seq uint64) {
 
 func (a *fakeAgent) state(id string, version int64, data map[string]any) {
 	b, _ := wire.Encode(wire.StateChange{V: wire.Version, NodeID: id, Lineage: 1, Version: version, Data: data, At: time.Now()})
-	if _, err := a.js.Publish(context.Background(), wire.StateSubject(id), b, jetstream.WithMsgID(wire.StateMsgID(id, 1, version))); err != nil {
+	if _, err := a.js.Publish(context.Background(), wire.StateSubject(id), b, jetstream.WithMsgID(wire.StateMsgID(id, 1, version, 0))); err != nil {
 		a.t.Fatal(err)
 	}
 }
@@ -171,10 +171,51 @@ func TestStaleHeartbeatIgnored(t *testing.T) {
 	}
 }
 
+// TestStateBase: a change whose predecessor has not been applied is
+// skipped (not applied out of order), and applied when it comes again
+// after the predecessor, as the agent's next push attempt sends it.
+func TestStateBase(t *testing.T) {
+	r := newRegistry()
+	steps := []struct {
+		name          string
+		base, version int64
+		key           string
+		want          stateResult
+		wantVersion   int64
+	}{
+		{"first change", 0, 1, "a", stateApplied, 1},
+		{"its successor", 1, 2, "b", stateApplied, 2},
+		{"4 got through, 3 was lost", 3, 4, "d", stateGap, 2},
+		{"3 republished", 0, 3, "c", stateApplied, 3},
+		{"4 republished", 3, 4, "d", stateApplied, 4},
+		{"4 once more: a duplicate", 3, 4, "d", stateStale, 4},
+		{"a coalesced change over 5..7 whose base was applied", 4, 7, "g", stateApplied, 7},
+		{"a coalesced change reaching back below the applied version", 6, 9, "i", stateApplied, 9},
+		{"a stale base with an old version", 0, 8, "h", stateStale, 9},
+	}
+	for _, s := range steps {
+		got := r.applyState(wire.StateChange{NodeID: "n", Lineage: 1, Base: s.base, Version: s.version, Data: map[string]any{s.key: s.version}})
+		if got != s.want {
+			t.Fatalf("%s: applyState = %v, want %v", s.name, got, s.want)
+		}
+		if v := r.nodes["n"].stateVersion; v != s.wantVersion {
+			t.Fatalf("%s: applied version %d, want %d", s.name, v, s.wantVersion)
+		}
+	}
+	if _, ok := r.nodes["n"].data["h"]; ok {
+		t.Fatal("a stale change was applied")
+	}
+	for _, k := range []string{"a", "b", "c", "d", "g", "i"} {
+		if _, ok := r.nodes["n"].data[k]; !ok {
+			t.Fatalf("key %q missing after the gap was filled", k)
+		}
+	}
+}
+
 func TestStateLineage(t *testing.T) {
 	r := newRegistry()
 	apply := func(lineage uint64, version int64) bool {
-		return r.applyState(wire.StateChange{NodeID: "n", Lineage: lineage, Version: version, Data: map[string]any{"v": version}})
+		return r.applyState(wire.StateChange{NodeID: "n", Lineage: lineage, Version: version, Data: map[string]any{"v": version}}) == stateApplied
 	}
 	steps := []struct {
 		lineage uint64
@@ -281,7 +322,10 @@ func TestInvalidMessagesAreRejected(t *testing.T) {
 	snap, _ := agg.Snapshot().MarshalBinary()
 	a.js.Publish(context.Background(), wire.MetricsSubject("n1"), snap) // counts for another node
 	a.nc.Flush()
-	eventually(t, "5 rejections", func() bool { return h.stats.rejected.Load() == 5 })
+	eventually(t, "5 rejections", func() bool { return h.rejects.total() == 5 })
+	if hb, st, m := h.rejects.get(kindHeartbeat, reasonInvalid), h.rejects.get(kindState, reasonInvalid), h.rejects.get(kindMetrics, reasonInvalid); hb != 2 || st != 1 || m != 2 {
+		t.Fatalf("invalid heartbeats, states, metrics = %d, %d, %d; want 2, 1, 2", hb, st, m)
+	}
 	if h.reg.len() != 0 || h.agg.TotalInvocations(metrics.Filter{}) != 0 {
 		t.Fatal("an invalid message changed the fleet")
 	}

@@ -36,6 +36,8 @@ var (
 		[]string{"state", "region"}, nil)
 	regionUnhealthyDesc = prometheus.NewDesc("edgeinfra_region_unhealthy", "1 when a region lost many nodes at once (a partition rather than single failures).",
 		[]string{"region"}, nil)
+	rejectedDesc = prometheus.NewDesc("edgeinfra_hub_rejected_total", "What the hub refused from agents, by kind (heartbeat, state, metrics) and reason (invalid, rate, max_nodes, max_series); metrics count series, the others messages.",
+		[]string{"kind", "reason"}, nil)
 	natsDesc = prometheus.NewDesc("edgeinfra_hub_nats_connected", "1 when the hub is connected to NATS.", nil, nil)
 )
 
@@ -46,6 +48,7 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- nodesDesc
 	ch <- healthyDesc
 	ch <- messagesDesc
+	ch <- rejectedDesc
 	ch <- livenessDesc
 	ch <- regionUnhealthyDesc
 	ch <- natsDesc
@@ -96,10 +99,15 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		{"heartbeat", "stale", st.stale.Load()},
 		{"state", "applied", st.stateApplied.Load()},
 		{"state", "duplicate", st.stateDuplicate.Load()},
+		{"state", "out_of_order", st.stateGap.Load()},
 		{"metrics", "merged", st.metricDeltas.Load()},
-		{"any", "rejected", st.rejected.Load()},
+		{"metrics", "duplicate", st.metricDuplicate.Load()},
+		{"any", "rejected", c.h.rejects.total()},
 	} {
 		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(m.n), m.kind, m.result)
+	}
+	for _, l := range rejectLabels {
+		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(c.h.rejects.get(l.kind, l.reason)), kindNames[l.kind], reasonNames[l.reason])
 	}
 	up := 0.0
 	if c.h.nc.IsConnected() {

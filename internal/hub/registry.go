@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/edgeinfra/edgeinfra/health"
 	"github.com/edgeinfra/edgeinfra/internal/wire"
@@ -27,6 +30,18 @@ type record struct {
 	lineage      uint64 // the agent state lineage the versions belong to
 	stateVersion int64  // the newest agent version applied
 	stateUpdated time.Time
+
+	// The newest metric delta merged, by its message ID's lineage and
+	// sequence number: agents send deltas in order, so one at or below it
+	// was counted already. Together with lineage and stateVersion this is
+	// what makes applying the stream exactly-once in effect beyond
+	// JetStream's duplicate window, so it belongs in any checkpoint of the
+	// registry.
+	metricsLineage uint64
+	metricsSeq     uint64
+
+	hbLimit    *rate.Limiter // the node's heartbeat bucket; nil: no limit
+	rateLogged atomic.Int64  // unix nanoseconds of the last rate log line
 }
 
 // registry holds the fleet. It is the only mutable fleet state of the hub.
@@ -36,6 +51,10 @@ type registry struct {
 	// order is every record sorted by node ID, so that listings need no
 	// sort: a node joins once, a listing happens every poll.
 	order []*record
+
+	// Set before use (configureLimits), then read-only.
+	maxNodes         int                  // admit's bound; 0: none
+	heartbeatLimiter func() *rate.Limiter // a new node's bucket; nil: none
 }
 
 func newRegistry() *registry { return &registry{nodes: map[string]*record{}} }
@@ -44,11 +63,45 @@ func (r *registry) get(id string) *record {
 	rec := r.nodes[id]
 	if rec == nil {
 		rec = &record{node: node.Node{ID: id, Status: node.Online}, data: map[string]any{}}
+		if r.heartbeatLimiter != nil {
+			rec.hbLimit = r.heartbeatLimiter()
+		}
 		r.nodes[id] = rec
 		i, _ := slices.BinarySearchFunc(r.order, id, func(rec *record, id string) int { return strings.Compare(rec.node.ID, id) })
 		r.order = slices.Insert(r.order, i, rec)
 	}
 	return rec
+}
+
+// admit reports whether the registry tracks id, adding it if it is below
+// maxNodes.
+func (r *registry) admit(id string) bool {
+	r.mu.RLock()
+	known := r.nodes[id] != nil
+	r.mu.RUnlock()
+	if known {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.nodes[id] == nil && r.maxNodes > 0 && len(r.nodes) >= r.maxNodes {
+		return false
+	}
+	r.get(id)
+	return true
+}
+
+// allowHeartbeat takes a token from id's heartbeat bucket at now. Unknown
+// nodes pass (their first heartbeat goes through admit). logged is where
+// to note a log line about the node's refusals.
+func (r *registry) allowHeartbeat(id string, now time.Time) (ok bool, logged *atomic.Int64) {
+	r.mu.RLock()
+	rec := r.nodes[id]
+	r.mu.RUnlock()
+	if rec == nil || rec.hbLimit == nil {
+		return true, nil
+	}
+	return rec.hbLimit.AllowN(now, 1), &rec.rateLogged
 }
 
 // heartbeat records h, received at now. A heartbeat from an older agent run
@@ -91,27 +144,63 @@ func (r *registry) setLiveness(states []health.NodeState) {
 	}
 }
 
+// stateResult is what applyState did with a change.
+type stateResult int
+
+const (
+	stateApplied stateResult = iota
+	stateStale               // at or below the applied version, or of an older lineage: a duplicate
+	stateGap                 // its Base is above the applied version: a predecessor is missing
+)
+
 // applyState merges a pushed change if it is newer than what was applied.
 // Versions may skip (the agent coalesces changes past its queue bound, and
-// a coalesced change carries every key it absorbed), so newer is enough. A
+// a coalesced change carries every key it absorbed), so newer is enough as
+// long as the change's Base is applied: a change whose predecessor is
+// missing is left for its republished copy. A
 // newer lineage (an agent that lost its data) restarts the versions; an
 // older one is stale.
-func (r *registry) applyState(c wire.StateChange) bool {
+func (r *registry) applyState(c wire.StateChange) stateResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.get(c.NodeID)
 	switch {
 	case c.Lineage < rec.lineage:
-		return false
+		return stateStale
 	case c.Lineage > rec.lineage:
 		rec.lineage, rec.stateVersion = c.Lineage, 0
 	}
 	if c.Version <= rec.stateVersion {
-		return false
+		return stateStale
+	}
+	if c.Base > rec.stateVersion {
+		// A predecessor has not arrived (lost in transit while this one got
+		// through): applying this would leave a gap. The agent republishes
+		// both in a new attempt, so this copy is skipped, not lost.
+		return stateGap
 	}
 	maps.Copy(rec.data, c.Data)
 	rec.stateVersion = c.Version
 	rec.stateUpdated = c.At
+	return stateApplied
+}
+
+// acceptDelta reports whether the metric delta (lineage, seq) of node id,
+// which admit let in, is new, and if so records it as the newest: a delta
+// at or below the newest of its lineage, or of an older lineage, was
+// counted already (a resend after a lost acknowledgement, a restart, or an
+// agent that stayed down past the stream's duplicate window).
+func (r *registry) acceptDelta(id string, lineage, seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.get(id)
+	switch {
+	case lineage < rec.metricsLineage:
+		return false
+	case lineage == rec.metricsLineage && seq <= rec.metricsSeq:
+		return false
+	}
+	rec.metricsLineage, rec.metricsSeq = lineage, seq
 	return true
 }
 

@@ -6,26 +6,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Names of the NATS resources.
 const (
-	StreamName     = "EDGEINFRA"
-	DesiredBucket  = "edgeinfra-desired"
-	prefix         = "edgeinfra."
-	hbPrefix       = prefix + "hb."
-	statePrefix    = prefix + "state."
-	metricsPrefix  = prefix + "metrics."
-	HeartbeatAll   = hbPrefix + "*"
-	StateAll       = statePrefix + "*"
-	MetricsAll     = metricsPrefix + "*"
-	MaxMessageSize = 1 << 20 // bytes, for every message
-	MaxNodeIDLen   = 64
-	MaxKeyLen      = 256 // bytes of a state key
-	MaxKeys        = 10_000
-	Version        = 1 // of the JSON messages
+	StreamName    = "EDGEINFRA"
+	DesiredBucket = "edgeinfra-desired"
+	// CheckpointBucket is the key-value bucket where each hub keeps its
+	// checkpoint of the state it derived from the stream.
+	CheckpointBucket = "edgeinfra-checkpoints"
+	prefix           = "edgeinfra."
+	hbPrefix         = prefix + "hb."
+	statePrefix      = prefix + "state."
+	metricsPrefix    = prefix + "metrics."
+	HeartbeatAll     = hbPrefix + "*"
+	StateAll         = statePrefix + "*"
+	MetricsAll       = metricsPrefix + "*"
+	MaxMessageSize   = 1 << 20 // bytes, for every message
+	MaxNodeIDLen     = 64
+	MaxKeyLen        = 256 // bytes of a state key
+	MaxKeys          = 10_000
+	MaxFunctionLen   = 128 // bytes of a function ID
+	MaxRegionLen     = 64  // bytes of a region
+	Version          = 1   // of the JSON messages
 )
 
 // HeartbeatSubject is where nodeID publishes heartbeats.
@@ -49,15 +57,40 @@ func NodeFromSubject(subject string) (string, error) {
 
 // StateMsgID is the de-duplication ID of a state change: lineage tells
 // apart agent state histories (a new one starts when an agent loses its
-// data), version counts changes within one.
-func StateMsgID(nodeID string, lineage uint64, version int64) string {
-	return fmt.Sprintf("%s.s.%d.%d", nodeID, lineage, version)
+// data), version counts changes within one, and attempt changes with each
+// agent run and after each failed push. A change published again in the
+// same attempt (a lost acknowledgement) is dropped by the stream as a
+// duplicate; one published in a new attempt is stored again, which is what
+// a change the hub had to skip needs (see [StateChange.Base]), and harmless
+// otherwise since the hub never applies a version twice.
+func StateMsgID(nodeID string, lineage uint64, version int64, attempt uint64) string {
+	return fmt.Sprintf("%s.s.%d.%d.%d", nodeID, lineage, version, attempt)
 }
 
-// MetricsMsgID is the de-duplication ID of a metrics delta: epoch tells
-// agent runs apart, seq counts deltas within a run.
-func MetricsMsgID(nodeID string, epoch, seq uint64) string {
-	return fmt.Sprintf("%s.m.%d.%d", nodeID, epoch, seq)
+// MetricsMsgID is the de-duplication ID of a metrics delta: lineage tells
+// apart agent histories (it changes only when an agent loses its data),
+// seq counts deltas within one and only grows, so the hub can skip a delta
+// at or below the newest (lineage, seq) it applied for the node.
+func MetricsMsgID(nodeID string, lineage, seq uint64) string {
+	return fmt.Sprintf("%s.m.%d.%d", nodeID, lineage, seq)
+}
+
+// ParseMetricsMsgID splits a [MetricsMsgID] into its node, lineage and
+// sequence number.
+func ParseMetricsMsgID(id string) (nodeID string, lineage, seq uint64, err error) {
+	parts := strings.Split(id, ".")
+	if len(parts) != 4 || parts[1] != "m" {
+		return "", 0, 0, fmt.Errorf("%w: metrics message ID %q is not <node>.m.<lineage>.<seq>", ErrInvalid, id)
+	}
+	if err := ValidNodeID(parts[0]); err != nil {
+		return "", 0, 0, fmt.Errorf("metrics message ID %q: %w", id, err)
+	}
+	lineage, err1 := strconv.ParseUint(parts[2], 10, 64)
+	seq, err2 := strconv.ParseUint(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || seq == 0 {
+		return "", 0, 0, fmt.Errorf("%w: metrics message ID %q: lineage and seq must be decimal numbers, seq from 1", ErrInvalid, id)
+	}
+	return parts[0], lineage, seq, nil
 }
 
 // ErrInvalid is wrapped by every validation and decoding error.
@@ -76,6 +109,37 @@ func ValidNodeID(id string) error {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
 			return fmt.Errorf("%w: node ID %q has %q; use letters, digits, '-' and '_'", ErrInvalid, id, c)
+		}
+	}
+	return nil
+}
+
+// ValidFunctionID checks that id can be a function ID: 1 to
+// MaxFunctionLen bytes of UTF-8 without control characters (IDs end up in
+// logs, Prometheus labels and the dashboard).
+func ValidFunctionID(id string) error {
+	if id == "" || len(id) > MaxFunctionLen {
+		return fmt.Errorf("%w: function ID must be 1 to %d bytes, got %d", ErrInvalid, MaxFunctionLen, len(id))
+	}
+	return printable("function ID", id)
+}
+
+// ValidRegion checks that region can be a region: at most MaxRegionLen
+// bytes of UTF-8 without control characters; empty is allowed.
+func ValidRegion(region string) error {
+	if len(region) > MaxRegionLen {
+		return fmt.Errorf("%w: region of %d bytes is longer than %d", ErrInvalid, len(region), MaxRegionLen)
+	}
+	return printable("region", region)
+}
+
+func printable(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s %.40q is not valid UTF-8", ErrInvalid, what, s)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: %s %.40q has the control character %U", ErrInvalid, what, s, r)
 		}
 	}
 	return nil
@@ -103,12 +167,19 @@ type Heartbeat struct {
 
 // StateChange is one pending local change of an agent's state.
 type StateChange struct {
-	V       int            `json:"v"`
-	NodeID  string         `json:"node_id"`
-	Lineage uint64         `json:"lineage"` // fixed for as long as the agent keeps its state
-	Version int64          `json:"version"`
-	Data    map[string]any `json:"data"`
-	At      time.Time      `json:"at"`
+	V       int    `json:"v"`
+	NodeID  string `json:"node_id"`
+	Lineage uint64 `json:"lineage"` // fixed for as long as the agent keeps its state
+	Version int64  `json:"version"`
+	// Base is the version this change follows: the previous pending
+	// change's version, or 0 for the oldest pending change. The hub
+	// applies the change only when the version it has applied is at least
+	// Base (and below Version), so a change that reaches the stream after
+	// a later one was lost in transit waits for its republished
+	// predecessor instead of leaving a gap.
+	Base int64          `json:"base,omitempty"`
+	Data map[string]any `json:"data"`
+	At   time.Time      `json:"at"`
 }
 
 // State is a node's state as the hub and the HTTP APIs show it, and the
@@ -153,8 +224,14 @@ func DecodeHeartbeat(b []byte) (Heartbeat, error) {
 	if err := ValidNodeID(h.NodeID); err != nil {
 		return Heartbeat{}, err
 	}
-	if len(h.Region) > MaxKeyLen || len(h.Address) > MaxKeyLen || len(h.Status) > 32 {
-		return Heartbeat{}, fmt.Errorf("%w: heartbeat field too long", ErrInvalid)
+	if err := ValidRegion(h.Region); err != nil {
+		return Heartbeat{}, err
+	}
+	if len(h.Address) > MaxKeyLen {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat address of %d bytes is longer than %d", ErrInvalid, len(h.Address), MaxKeyLen)
+	}
+	if len(h.Status) > 32 {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat status of %d bytes is longer than 32", ErrInvalid, len(h.Status))
 	}
 	return h, nil
 }
@@ -173,6 +250,9 @@ func DecodeStateChange(b []byte) (StateChange, error) {
 	}
 	if c.Version <= 0 {
 		return StateChange{}, fmt.Errorf("%w: state version %d must be positive", ErrInvalid, c.Version)
+	}
+	if c.Base < 0 || c.Base >= c.Version {
+		return StateChange{}, fmt.Errorf("%w: state change base %d must be from 0 to below its version %d", ErrInvalid, c.Base, c.Version)
 	}
 	if err := CheckData(c.Data); err != nil {
 		return StateChange{}, err

@@ -30,6 +30,31 @@ func TestValidNodeID(t *testing.T) {
 	}
 }
 
+func TestValidFunctionIDAndRegion(t *testing.T) {
+	tests := []struct {
+		s              string
+		fnOK, regionOK bool
+	}{
+		{"resize", true, true},
+		{"", false, true},
+		{"图像/缩放 v2", true, true},
+		{strings.Repeat("f", MaxFunctionLen), true, false},
+		{strings.Repeat("f", MaxFunctionLen+1), false, false},
+		{strings.Repeat("r", MaxRegionLen), true, true},
+		{"a\nb", false, false},
+		{"a\x00b", false, false},
+		{"\xff", false, false},
+	}
+	for _, tt := range tests {
+		if err := ValidFunctionID(tt.s); (err == nil) != tt.fnOK || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("ValidFunctionID(%q) = %v, want ok=%v", tt.s, err, tt.fnOK)
+		}
+		if err := ValidRegion(tt.s); (err == nil) != tt.regionOK {
+			t.Errorf("ValidRegion(%q) = %v, want ok=%v", tt.s, err, tt.regionOK)
+		}
+	}
+}
+
 func TestSubjects(t *testing.T) {
 	if got := HeartbeatSubject("n1"); got != "edgeinfra.hb.n1" {
 		t.Fatalf("HeartbeatSubject = %q", got)
@@ -69,6 +94,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing data", `{"v":1,"node_id":"a"} {}`, hb, "data after"},
 		{"wrong version", `{"v":2,"node_id":"a"}`, hb, "version 2"},
 		{"bad node", `{"v":1,"node_id":"a.b"}`, hb, "node ID"},
+		{"long region", `{"v":1,"node_id":"a","region":"` + strings.Repeat("r", MaxRegionLen+1) + `"}`, hb, "region of 65 bytes"},
+		{"control in region", `{"v":1,"node_id":"a","region":"eu\u0007"}`, hb, "control character"},
+		{"long status", `{"v":1,"node_id":"a","status":"` + strings.Repeat("s", 33) + `"}`, hb, "status of 33 bytes"},
 		{"oversized", `"` + strings.Repeat("x", MaxMessageSize) + `"`, hb, "over the limit"},
 		{"state version zero", `{"v":1,"node_id":"a","version":0,"data":{}}`, sc, "must be positive"},
 		{"empty key", `{"v":1,"node_id":"a","version":1,"data":{"":1}}`, sc, "state key"},
@@ -111,8 +139,8 @@ func FuzzDecoders(f *testing.F) {
 	f.Add([]byte(`{"a":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := DecodeHeartbeat(b); err == nil {
-			if ValidNodeID(h.NodeID) != nil {
-				t.Fatalf("accepted heartbeat with invalid node %q", h.NodeID)
+			if ValidNodeID(h.NodeID) != nil || ValidRegion(h.Region) != nil {
+				t.Fatalf("accepted heartbeat with invalid node %q or region %q", h.NodeID, h.Region)
 			}
 			if _, err := Encode(h); err != nil {
 				t.Fatal(err)
@@ -132,5 +160,53 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 		_, _ = DecodeData(b)
+	})
+}
+
+func TestParseMetricsMsgID(t *testing.T) {
+	tests := []struct {
+		id           string
+		node         string
+		lineage, seq uint64
+		ok           bool
+	}{
+		{MetricsMsgID("edge-1", 1700000000000000000, 7), "edge-1", 1700000000000000000, 7, true},
+		{"n.m.0.1", "n", 0, 1, true},
+		{"n.m.1.0", "", 0, 0, false}, // sequences start at 1
+		{"n.s.1.2", "", 0, 0, false}, // a state message ID
+		{"n.m.1", "", 0, 0, false},
+		{"n.m.x.2", "", 0, 0, false},
+		{"n.m.1.-2", "", 0, 0, false},
+		{"bad node.m.1.2", "", 0, 0, false},
+		{"", "", 0, 0, false},
+	}
+	for _, tt := range tests {
+		node, lineage, seq, err := ParseMetricsMsgID(tt.id)
+		if (err == nil) != tt.ok || node != tt.node || lineage != tt.lineage || seq != tt.seq {
+			t.Errorf("ParseMetricsMsgID(%q) = %q, %d, %d, %v; want %q, %d, %d, ok %v", tt.id, node, lineage, seq, err, tt.node, tt.lineage, tt.seq, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseMetricsMsgID(%q) error %v does not wrap ErrInvalid", tt.id, err)
+		}
+	}
+}
+
+func FuzzParseMetricsMsgID(f *testing.F) {
+	f.Add("edge-1.m.1700000000000000000.7")
+	f.Add("n.m.1.0")
+	f.Add("a.b.c.d.e")
+	f.Fuzz(func(t *testing.T, id string) {
+		node, lineage, seq, err := ParseMetricsMsgID(id)
+		if err != nil {
+			return
+		}
+		if back := MetricsMsgID(node, lineage, seq); back != id {
+			// Leading zeros or a '+' parse but print differently; the
+			// parsed values must still round-trip.
+			n2, l2, s2, err := ParseMetricsMsgID(back)
+			if err != nil || n2 != node || l2 != lineage || s2 != seq {
+				t.Fatalf("%q parsed to %q, %d, %d, which does not round-trip (%v)", id, node, lineage, seq, err)
+			}
+		}
 	})
 }
