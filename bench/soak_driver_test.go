@@ -299,3 +299,65 @@ func (d *soakDriver) verify(ctx context.Context, deadline time.Duration) (time.D
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// desired sets a desired key on every node through the hub's API and waits
+// until every agent has applied it (agents use RemoteWins), which needs
+// every agent's watch of the desired-state bucket to work. It returns how
+// long that took, up to 10 messages about nodes that never got it, and
+// their count.
+func (d *soakDriver) desired(ctx context.Context, deadline time.Duration) (time.Duration, []string, int) {
+	start := time.Now()
+	want := strconv.FormatInt(start.UnixNano(), 36)
+	var msgs []string
+	put := func(id string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, d.fleet.hub.URL()+"/api/v1/nodes/"+id+"/state",
+			bytes.NewReader([]byte(`{"soak_desired":"`+want+`"}`)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := d.client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("PUT desired state: %s: %s", resp.Status, b)
+		}
+		return nil
+	}
+	var pending []int
+	for i, id := range d.fleet.ids {
+		if err := put(id); err != nil {
+			if len(msgs) < 10 {
+				msgs = append(msgs, id+": "+err.Error())
+			}
+			continue
+		}
+		pending = append(pending, i)
+	}
+	failed := len(d.fleet.ids) - len(pending)
+	for {
+		var still []int
+		for _, i := range pending {
+			a, _ := d.fleet.agent(i)
+			var st struct {
+				Data map[string]any `json:"data"`
+			}
+			if a == nil || d.getJSON(ctx, "http://"+a.HTTPAddr()+"/v1/state", &st) != nil || st.Data["soak_desired"] != want {
+				still = append(still, i)
+			}
+		}
+		pending = still
+		if len(pending) == 0 || time.Since(start) > deadline || ctx.Err() != nil {
+			for _, i := range pending {
+				if len(msgs) < 10 {
+					msgs = append(msgs, d.fleet.ids[i]+": desired state not applied")
+				}
+			}
+			return time.Since(start), msgs, failed + len(pending)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

@@ -46,6 +46,9 @@ import (
 //     (or a later value whose request got no answer) and exactly the
 //     acknowledged invocations; the run fails otherwise, after waiting up
 //     to 90 s for the pushes to drain.
+//   - desired-s: then a desired key is set for every node through the hub's
+//     API; every agent must apply it within 60 s (each agent's watch of the
+//     desired-state bucket has to work, at any fleet size).
 //
 // By default it runs 200 agents for 15 s, for CI. EDGEINFRA_SOAK=5m runs for
 // that long with 2,000 agents; EDGEINFRA_SOAK_AGENTS sets the fleet size,
@@ -171,6 +174,13 @@ func runSoak(b *testing.B, cfg soakConfig) {
 	if nbad > 0 {
 		b.Fatalf("LOST ACKNOWLEDGED UPDATES: %d of %d nodes disagree with the hub %v after the load stopped:\n  %s",
 			nbad, cfg.agents, took.Round(time.Millisecond), strings.Join(bad, "\n  "))
+	}
+	// Then the other direction: desired state set at the hub reaches every agent.
+	dtook, dbad, ndbad := d.desired(context.Background(), 60*time.Second)
+	b.Logf("desired state set at the hub for every node: applied by %d of %d agents in %v", cfg.agents-ndbad, cfg.agents, dtook.Round(time.Millisecond))
+	b.ReportMetric(dtook.Seconds(), "desired-s")
+	if ndbad > 0 {
+		b.Fatalf("desired state did not reach %d of %d agents within %v:\n  %s", ndbad, cfg.agents, dtook.Round(time.Millisecond), strings.Join(dbad, "\n  "))
 	}
 	slope, mean, flat := heapVerdict(samples)
 	if !flat && cfg.duration >= 2*time.Minute {
