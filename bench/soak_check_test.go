@@ -108,3 +108,16 @@ func TestSoakHeapVerdict(t *testing.T) {
 		})
 	}
 }
+
+func TestSoakSlopeStdErr(t *testing.T) {
+	xs := []float64{0, 1, 2, 3, 4, 5}
+	line := []float64{10, 12, 14, 16, 18, 20}
+	if got := slopeStdErr(xs, line); got > 1e-9 {
+		t.Fatalf("a perfect line has standard error %v, want 0", got)
+	}
+	noisy := []float64{10, 14, 12, 18, 16, 20}
+	// The fit is y = 10.571 + 1.771x; sqrt(SSR/(n-2)/Sxx) worked out by hand.
+	if got := slopeStdErr(xs, noisy); math.Abs(got-0.4642) > 0.001 {
+		t.Fatalf("standard error %v, want 0.4642", got)
+	}
+}

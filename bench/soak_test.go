@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -114,7 +116,8 @@ func soakConfigFromEnv() (soakConfig, error) {
 type soakSample struct {
 	at                  time.Duration // since the load started
 	updates, invs, hbs  float64       // per second since the previous sample
-	heapMB              float64       // heap in use after a GC
+	heapMB              float64       // live heap: what the GC just before found reachable
+	inuseMB             float64       // heap spans in use, which includes their free slots
 	goroutines          int
 	cpuPct              float64 // this process's CPU time over wall time; 200 is both cores
 	load1               float64 // the machine's 1-minute load average
@@ -243,6 +246,8 @@ func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, 
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(live)
 		if profileDir != "" && len(out) == 0 {
 			writeHeapProfile(b, profileDir, "start")
 		}
@@ -253,7 +258,7 @@ func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, 
 		crashed, faulted := f.down()
 		out = append(out, soakSample{
 			at: now.Sub(start), updates: float64(u-prevU) / secs, invs: float64(i-prevI) / secs, hbs: (h - prevH) / secs,
-			heapMB: float64(ms.HeapInuse) / (1 << 20), goroutines: runtime.NumGoroutine(), crashed: crashed, faulted: faulted,
+			heapMB: float64(live[0].Value.Uint64()) / (1 << 20), inuseMB: float64(ms.HeapInuse) / (1 << 20), goroutines: runtime.NumGoroutine(), crashed: crashed, faulted: faulted,
 			notTaken: d.c.notTaken.Load(), uncertain: d.c.uncertain.Load(),
 			cpuPct: 100 * (cpu - prevCPU).Seconds() / secs, load1: loadAvg(),
 		})
@@ -330,6 +335,41 @@ func slope(xs, ys []float64) float64 {
 	return (n*sxy - sx*sy) / den
 }
 
+// slopeStdErr returns the standard error of the least-squares slope of ys
+// over xs: how far noise alone moves the slope.
+func slopeStdErr(xs, ys []float64) float64 {
+	n := float64(len(xs))
+	if n < 3 {
+		return 0
+	}
+	b := slope(xs, ys)
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i] / n
+		my += ys[i] / n
+	}
+	var ssr, sxx float64
+	for i := range xs {
+		r := ys[i] - (my + b*(xs[i]-mx))
+		ssr += r * r
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if sxx == 0 {
+		return 0
+	}
+	return math.Sqrt(ssr / (n - 2) / sxx)
+}
+
+// halfSeries returns the minutes and live heap of the second half of the
+// samples.
+func halfSeries(samples []soakSample) (xs, ys []float64) {
+	for _, s := range samples[len(samples)/2:] {
+		xs = append(xs, s.at.Minutes())
+		ys = append(ys, s.heapMB)
+	}
+	return xs, ys
+}
+
 // heapVerdict fits the heap of the second half of the samples against
 // time: slope in MB per minute, the half's mean heap in MB, and whether
 // the slope is under 1% of that mean per minute. Fewer than 4 samples in
@@ -356,12 +396,12 @@ func heapVerdict(samples []soakSample) (slopeMBPerMin, meanMB float64, flat bool
 func report(b *testing.B, cfg soakConfig, f *soakFleet, d *soakDriver, samples []soakSample, drained time.Duration, disagree int) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nsoak: %d agents, %v, offered %.0f ops/s (%.2fx)\n", cfg.agents, cfg.duration, float64(cfg.agents)*1.5*cfg.rate, cfg.rate)
-	sb.WriteString("| t (s) | updates/s | invocations/s | heartbeats/s | heap MB | goroutines | CPU % | load | crashed | faulted | not taken | no answer |\n")
-	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| t (s) | updates/s | invocations/s | heartbeats/s | live heap MB | heap in use MB | goroutines | CPU % | load | crashed | faulted | not taken | no answer |\n")
+	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var sumU, sumI, sumH float64
 	for _, s := range samples {
-		fmt.Fprintf(&sb, "| %.0f | %.0f | %.0f | %.0f | %.1f | %d | %.0f | %.1f | %d | %d | %d | %d |\n",
-			s.at.Seconds(), s.updates, s.invs, s.hbs, s.heapMB, s.goroutines, s.cpuPct, s.load1, s.crashed, s.faulted, s.notTaken, s.uncertain)
+		fmt.Fprintf(&sb, "| %.0f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %.0f | %.1f | %d | %d | %d | %d |\n",
+			s.at.Seconds(), s.updates, s.invs, s.hbs, s.heapMB, s.inuseMB, s.goroutines, s.cpuPct, s.load1, s.crashed, s.faulted, s.notTaken, s.uncertain)
 		sumU += s.updates
 		sumI += s.invs
 		sumH += s.hbs
@@ -379,7 +419,7 @@ func report(b *testing.B, cfg soakConfig, f *soakFleet, d *soakDriver, samples [
 	fmt.Fprintf(&sb, "faults: %s\n", strings.Join(faults, ", "))
 	fmt.Fprintf(&sb, "acknowledged: %d updates, %d invocations; not taken (429, refused): %d; no answer: %d; skipped (crashed): %d\n",
 		d.c.updates.Load(), d.c.invocations.Load(), d.c.notTaken.Load(), d.c.uncertain.Load(), d.c.skipped.Load())
-	fmt.Fprintf(&sb, "heap: second-half slope %.2f MB/min, mean %.1f MB: %s (under %.2f MB/min)\n", sl, mean, verdict, mean/100)
+	fmt.Fprintf(&sb, "live heap: second-half slope %.2f ± %.2f MB/min (standard error), mean %.1f MB: %s (under %.2f MB/min)\n", sl, slopeStdErr(halfSeries(samples)), mean, verdict, mean/100)
 	if disagree == 0 {
 		fmt.Fprintf(&sb, "lost: 0; the hub agreed with every acknowledged update and invocation %v after the load stopped\n", drained.Round(time.Millisecond))
 	} else {
