@@ -175,6 +175,7 @@ func runSoak(b *testing.B, cfg soakConfig) {
 
 	report(b, cfg, f, d, samples, took, nbad)
 	if nbad > 0 {
+		b.Log(hubDiagnostics(d))
 		b.Fatalf("LOST ACKNOWLEDGED UPDATES: %d of %d nodes disagree with the hub %v after the load stopped:\n  %s",
 			nbad, cfg.agents, took.Round(time.Millisecond), strings.Join(bad, "\n  "))
 	}
@@ -292,6 +293,29 @@ func writeHeapProfile(b *testing.B, dir, name string) {
 	if err != nil {
 		b.Logf("heap profile %s: %v", path, err)
 	}
+}
+
+// hubDiagnostics returns the hub's /healthz answer and its message
+// counters, to tell a hub that fell behind the stream from one that lost
+// data.
+func hubDiagnostics(d *soakDriver) string {
+	var sb strings.Builder
+	for _, path := range []string{"/healthz", "/metrics"} {
+		resp, err := d.client.Get(d.fleet.hub.URL() + path)
+		if err != nil {
+			fmt.Fprintf(&sb, "hub %s: %v\n", path, err)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if line := sc.Text(); path == "/healthz" || strings.HasPrefix(line, "edgeinfra_hub_") {
+				fmt.Fprintf(&sb, "hub %s: %s\n", path, line)
+			}
+		}
+		resp.Body.Close()
+	}
+	return sb.String()
 }
 
 // hubHeartbeats reads the hub's count of accepted heartbeats from /metrics.
