@@ -26,19 +26,36 @@
 // default). [Monitor.History] returns the newest ones, oldest first.
 // [Monitor.DetectFlapping] calls a node flapping when, among its newest
 // window checks, 3 or more consecutive pairs differ in Healthy; the cluster
-// report uses a window of 10. The history map keeps every node ID it has
-// seen until [Monitor.Forget] drops it.
+// report uses a window of 10. The Monitor keeps every node ID it has seen
+// until [Monitor.Forget] drops it.
+//
+// # Cost at fleet scale
+//
+// A history grows with its checks up to HistorySize and then overwrites
+// its oldest entry, so checks allocate nothing once histories are full;
+// an entry takes 64 bytes. [Monitor.CheckCluster] allocates only its
+// report and remembers the order of the nodes it was given: called again
+// with the fleet in the same order (as a hub does), it finds each node's
+// history without a map lookup, and a node that joined or left in the
+// middle costs a lookup or two, not one per later node. The order is a
+// hint checked by ID, so any order is correct, only slower: a shuffled
+// fleet costs a lookup per node. It reads the clock once per 256 nodes,
+// and gives each check its batch's average as Latency. It holds the
+// Monitor's lock for the whole fleet.
 //
 // # Fleet scale: Tracker
 //
 // [Tracker] follows a large fleet from its heartbeats instead of from
 // node snapshots. [Tracker.Heartbeat] is O(1) and does not allocate for a
-// known node; [Tracker.Sweep] (or [Tracker.Run] in the background) looks
-// only at nodes whose deadline has passed, through a min-heap of deadlines,
-// and moves them alive → suspect → dead with separate thresholds, so one
-// late heartbeat never makes a node dead. A heartbeat brings a node back;
-// [Tracker.HeartbeatEpoch] carries the node's incarnation so a restarted
-// node recovers at once and a delayed heartbeat of an older run is ignored.
+// known node (one map lookup and one 64-byte record); [Tracker.Sweep] (or
+// [Tracker.Run] in the background) looks only at nodes whose deadline has
+// passed, through a min-heap of deadlines, or in one linear pass when many
+// are due at once, and moves them alive → suspect → dead with separate
+// thresholds, so one late heartbeat never makes a node dead. A heartbeat
+// brings a node back; [Tracker.HeartbeatEpoch] carries the node's
+// incarnation so a restarted node recovers at once and a delayed heartbeat
+// of an older run is ignored. One mutex guards a Tracker: heartbeats from
+// many goroutines do not run in parallel.
 //
 //	t := health.NewTracker(health.TrackerOptions{SuspectAfter: 10 * time.Second, DeadAfter: 30 * time.Second})
 //	go t.Run(ctx)
@@ -49,10 +66,11 @@
 //
 // Options: PhiThreshold turns on a phi-accrual detector per node (as in
 // Cassandra, whose default threshold is 8), which adapts the suspect
-// threshold to each node's own heartbeat rhythm. Stall protection credits
-// the time the tracker itself was not running (a GC pause, a starved CPU,
-// a suspended VM: a sweep much later than SweepInterval) to every node, so
-// nobody is convicted for it. WeightedFlapping switches from the Monitor's
+// threshold to each node's own heartbeat rhythm from its third heartbeat
+// (two intervals) on; before that, SuspectAfter applies. Stall protection
+// credits the time the tracker itself was not running (a GC pause, a
+// starved CPU, a suspended VM: a sweep much later than SweepInterval) to
+// every node, so nobody is convicted for it. WeightedFlapping switches from the Monitor's
 // rule (3 transitions in the last 10 results) to Nagios' weighted percent
 // state change over 21 results, with separate start and stop thresholds.
 // Subscribers never slow the tracker: a full channel drops the event and

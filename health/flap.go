@@ -1,7 +1,5 @@
 package health
 
-import "time"
-
 // flapWindow is how many results flap detection keeps: 21 as in Nagios
 // (20 possible transitions); the unweighted rule uses the newest 10.
 const flapWindow = 21
@@ -10,17 +8,15 @@ const flapWindow = 21
 type flapHistory struct {
 	ok       [flapWindow]bool
 	n, next  int
-	lastAt   time.Time
 	flapping bool
 }
 
 // record adds a result and returns whether the node was flapping before
 // and is now.
-func (f *flapHistory) record(ok bool, at time.Time, cfg trackerConfig) (was, now bool) {
+func (f *flapHistory) record(ok bool, cfg trackerConfig) (was, now bool) {
 	f.ok[f.next] = ok
 	f.next = (f.next + 1) % flapWindow
 	f.n = min(f.n+1, flapWindow)
-	f.lastAt = at
 	was = f.flapping
 	if cfg.weighted {
 		pct := f.weightedChange()

@@ -28,7 +28,7 @@ func TestHistoryGrowsWithChecks(t *testing.T) {
 			for i := range tt.checks {
 				m.CheckNode(node.Node{ID: "n", Status: node.Online, LastHeartbeat: t0, Address: fmt.Sprint(i)})
 			}
-			r := m.history["n"]
+			r := ringOf(m, "n")
 			if len(r.buf) != tt.wantLen || cap(r.buf) > tt.maxCap {
 				t.Fatalf("after %d checks: len %d cap %d, want len %d cap <= %d", tt.checks, len(r.buf), cap(r.buf), tt.wantLen, tt.maxCap)
 			}
@@ -95,9 +95,12 @@ func TestTransitionsMatchHistory(t *testing.T) {
 					want++
 				}
 			}
-			if got := m.history["n"].transitions(w); got != want {
+			if got := ringOf(m, "n").transitions(w); got != want {
 				t.Fatalf("after %d checks, window %d: %d transitions, want %d", i+1, w, got, want)
 			}
 		}
 	}
 }
+
+// ringOf returns the history of id, which must have one.
+func ringOf(m *Monitor, id string) *ring { return &m.recs[m.index[id]].ring }

@@ -14,8 +14,6 @@ type phiWindow struct {
 	sum, sumSq float64
 }
 
-func newPhiWindow(size int) *phiWindow { return &phiWindow{vals: make([]float64, size)} }
-
 func (w *phiWindow) reset() { w.next, w.n, w.sum, w.sumSq = 0, 0, 0, 0 }
 
 func (w *phiWindow) add(d time.Duration) {

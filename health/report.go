@@ -21,18 +21,6 @@ type RegionCounts struct {
 	Unhealthy int `json:"unhealthy"`
 }
 
-func (r *ClusterReport) region(name string) *RegionCounts {
-	if r.Regions == nil {
-		r.Regions = map[string]*RegionCounts{}
-	}
-	c := r.Regions[name]
-	if c == nil {
-		c = &RegionCounts{}
-		r.Regions[name] = c
-	}
-	return c
-}
-
 // Summary is a JSON-friendly status of a [Monitor].
 type Summary struct {
 	NodesTracked            int       `json:"nodes_tracked"` // nodes with a history

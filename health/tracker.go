@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,21 +59,30 @@ type Transition struct {
 	At     time.Time `json:"at"` // the sweep's now
 }
 
-// tnode is a tracked node. Fields are guarded by Tracker.mu.
+// hotNode is the part of a tracked node that a heartbeat and a sweep of a
+// quiet node touch, kept densely in Tracker.hot: 64 bytes, one cache line,
+// so a heartbeat costs the map lookup and this line, and a sweep over many
+// due nodes is a linear pass. Everything else is in tnode.
+type hotNode struct {
+	last     time.Time     // newest heartbeat
+	epoch    uint64        // newest incarnation
+	credit   time.Duration // Tracker.credit when last was recorded
+	due      int64         // Unix ns: when the next sweep must look at the node (its heap key)
+	steadyAt int64         // Unix ns: from then on a heartbeat records a steady result
+	region   int32         // slot in Tracker.regions
+	state    State
+	flapping bool // by the configured flap rule
+}
+
+// tnode is the rest of a tracked node, in Tracker.cold at the same slot.
 type tnode struct {
-	id, region string
-	state      State
-	last       time.Time // newest heartbeat
-	credit     time.Duration
-	epoch      uint64
-	since      time.Time
-	trans      uint64
-	deadline   time.Time // when the next sweep must look at the node
-	heapIdx    int
-	intervals  *phiWindow // nil without phi-accrual
-	phi        float64
-	flap       flapHistory
-	lostAt     time.Time // when the node last left Alive
+	id        string
+	since     time.Time // when the node entered its state
+	trans     uint64
+	intervals phiWindow // inline, so phi costs no extra record load; no vals without phi-accrual
+	phi       float64
+	flap      flapHistory
+	lostAt    time.Time // when the node last left Alive
 }
 
 // Tracker tracks the liveness of a fleet from its heartbeats. Heartbeat is
@@ -82,19 +92,29 @@ type tnode struct {
 type Tracker struct {
 	cfg trackerConfig
 
-	mu        sync.Mutex // guards everything below
-	nodes     map[string]*tnode
+	mu sync.Mutex // guards everything below
+	// A node lives in a slot: index finds it, hot and cold hold it. Forget
+	// moves the last slot into the hole, so the slices stay dense.
+	index     map[string]int32
+	hot       []hotNode
+	cold      []tnode
 	deadlines deadlineHeap
-	credit    time.Duration // total stall time credited so far
-	lastSweep time.Time
-	stalls    uint64
-	subs      map[*subscriber]struct{}
-	dropped   uint64
+	// regions names region slots; a slot no node refers to any more is
+	// reused, so the table holds the regions of the tracked nodes only.
+	regions     []string
+	regionIdx   map[string]int32
+	regionRefs  []int32
+	freeRegions []int32
+	credit      time.Duration // total stall time credited so far
+	lastSweep   time.Time
+	stalls      uint64
+	subs        map[*subscriber]struct{}
+	dropped     uint64
 }
 
 // NewTracker returns an empty tracker.
 func NewTracker(opts TrackerOptions) *Tracker {
-	return &Tracker{cfg: opts.config(), nodes: map[string]*tnode{}, subs: map[*subscriber]struct{}{}}
+	return &Tracker{cfg: opts.config(), index: map[string]int32{}, regionIdx: map[string]int32{}, subs: map[*subscriber]struct{}{}}
 }
 
 // Join registers n (its ID and Region; a non-zero LastHeartbeat counts as
@@ -102,8 +122,8 @@ func NewTracker(opts TrackerOptions) *Tracker {
 func (t *Tracker) Join(n node.Node) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	nd := t.nodes[n.ID]
-	if nd == nil {
+	k, ok := t.index[n.ID]
+	if !ok {
 		at := n.LastHeartbeat
 		if at.IsZero() {
 			at = t.cfg.now()
@@ -111,9 +131,12 @@ func (t *Tracker) Join(n node.Node) {
 		t.join(n.ID, n.Region, 0, at)
 		return
 	}
-	nd.region = n.Region
+	if h := &t.hot[k]; t.regions[h.region] != n.Region {
+		t.unrefRegion(h.region)
+		h.region = t.refRegion(n.Region)
+	}
 	if !n.LastHeartbeat.IsZero() {
-		t.beat(nd, nd.epoch, n.LastHeartbeat)
+		t.beat(k, t.hot[k].epoch, n.LastHeartbeat)
 	}
 }
 
@@ -123,11 +146,11 @@ func (t *Tracker) Join(n node.Node) {
 func (t *Tracker) Heartbeat(nodeID string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if nd := t.nodes[nodeID]; nd != nil {
-		t.beat(nd, nd.epoch, at)
-		return
+	if k, ok := t.index[nodeID]; ok {
+		t.beat(k, t.hot[k].epoch, at)
+	} else {
+		t.join(nodeID, "", 0, at)
 	}
-	t.join(nodeID, "", 0, at)
 }
 
 // HeartbeatEpoch is Heartbeat with the node's incarnation: a node that
@@ -138,60 +161,84 @@ func (t *Tracker) Heartbeat(nodeID string, at time.Time) {
 func (t *Tracker) HeartbeatEpoch(nodeID string, epoch uint64, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if nd := t.nodes[nodeID]; nd != nil {
-		t.beat(nd, epoch, at)
-		return
+	if k, ok := t.index[nodeID]; ok {
+		t.beat(k, epoch, at)
+	} else {
+		t.join(nodeID, "", epoch, at)
 	}
-	t.join(nodeID, "", epoch, at)
 }
 
 func (t *Tracker) join(id, region string, epoch uint64, at time.Time) {
-	nd := &tnode{id: id, region: region, epoch: epoch, last: at, since: at, credit: t.credit}
+	k := int32(len(t.hot))
+	due := at.Add(t.cfg.suspect).UnixNano()
+	t.hot = append(t.hot, hotNode{last: at, epoch: epoch, credit: t.credit, due: due, region: t.refRegion(region), state: Alive})
+	t.cold = append(t.cold, tnode{id: id, since: at})
+	nd := &t.cold[k]
 	if t.cfg.phi > 0 {
-		nd.intervals = newPhiWindow(t.cfg.phiWindow)
+		nd.intervals = phiWindow{vals: make([]float64, t.cfg.phiWindow)}
 	}
-	nd.flap.record(true, at, t.cfg)
-	nd.deadline = at.Add(t.cfg.suspect)
-	t.nodes[id] = nd
-	t.deadlines.push(nd)
+	nd.flap.record(true, t.cfg)
+	t.hot[k].steadyAt = t.steadyAt(at)
+	t.index[id] = k
+	t.deadlines.push(k, due)
 	t.emit(Event{Kind: EventJoin, NodeID: id, Region: region, State: Alive, At: at})
 }
 
-func (t *Tracker) beat(nd *tnode, epoch uint64, at time.Time) {
+func (t *Tracker) beat(k int32, epoch uint64, at time.Time) {
+	h := &t.hot[k]
+	phiReady := false
 	switch {
-	case epoch < nd.epoch:
+	case epoch < h.epoch:
 		return // a previous incarnation
-	case epoch > nd.epoch:
-		nd.epoch = epoch
-		if nd.intervals != nil {
-			nd.intervals.reset()
+	case epoch > h.epoch:
+		h.epoch = epoch
+		if t.cfg.phi > 0 {
+			t.cold[k].intervals.reset()
 		}
-	case !at.After(nd.last):
+	case !at.After(h.last):
 		return // reordered or duplicated
-	default:
-		if nd.intervals != nil {
-			nd.intervals.add(at.Sub(nd.last))
+	case t.cfg.phi > 0:
+		w := &t.cold[k].intervals
+		w.add(at.Sub(h.last))
+		phiReady = w.n == 2
+	}
+	h.last, h.credit = at, t.credit
+	if phiReady && h.state == Alive {
+		// Phi-accrual can judge the node from now on, but its deadline
+		// still comes from SuspectAfter (set at join or restart): bring it
+		// forward once, so phi is used from the third heartbeat on.
+		if due := t.nextDeadline(k, at.UnixNano(), 0); due < h.due {
+			t.setDue(k, due)
 		}
 	}
-	nd.last, nd.credit = at, t.credit
-	if nd.state != Alive {
-		t.transition(nd, Alive, at)
+	if h.state != Alive {
+		t.transition(k, Alive, at)
 		// A suspect or dead node waits in the heap for a later threshold
 		// than an alive one: bring its deadline forward. This is the only
-		// heap work a heartbeat does, and only on recovery.
-		nd.deadline = t.nextDeadline(nd, at)
-		t.deadlines.set(nd.heapIdx, nd.deadline)
-	} else if at.Sub(nd.flap.lastAt) >= t.cfg.suspect/2 {
+		// heap work a heartbeat does, besides phi's once above.
+		t.setDue(k, t.nextDeadline(k, at.UnixNano(), 0))
+	} else if at.UnixNano() >= h.steadyAt {
 		// A steady node records a good result now and then, so that old
 		// transitions leave the flap window.
-		t.result(nd, true, at)
+		t.result(k, true, at)
 	}
 }
 
-// transition moves nd to state s at at, with its events.
-func (t *Tracker) transition(nd *tnode, s State, at time.Time) {
-	prev := nd.state
-	nd.state, nd.since = s, at
+// setDue changes the deadline of slot k.
+func (t *Tracker) setDue(k int32, due int64) {
+	t.hot[k].due = due
+	t.deadlines.set(k, due)
+}
+
+// steadyAt is when a steady heartbeat after a result at at records the
+// next one.
+func (t *Tracker) steadyAt(at time.Time) int64 { return at.UnixNano() + int64(t.cfg.suspect/2) }
+
+// transition moves slot k to state s at at, with its events.
+func (t *Tracker) transition(k int32, s State, at time.Time) {
+	h, nd := &t.hot[k], &t.cold[k]
+	prev := h.state
+	h.state, nd.since = s, at
 	nd.trans++
 	kind := EventRecovered
 	switch s {
@@ -203,18 +250,21 @@ func (t *Tracker) transition(nd *tnode, s State, at time.Time) {
 	if prev == Alive {
 		nd.lostAt = at
 	}
-	t.emit(Event{Kind: kind, NodeID: nd.id, Region: nd.region, State: s, Previous: prev, At: at})
-	t.result(nd, s == Alive, at)
+	t.emit(Event{Kind: kind, NodeID: nd.id, Region: t.regions[h.region], State: s, Previous: prev, At: at})
+	t.result(k, s == Alive, at)
 }
 
-// result records one health result of nd for flap detection, with the
+// result records one health result of slot k for flap detection, with the
 // flap-start and flap-stop events it causes.
-func (t *Tracker) result(nd *tnode, ok bool, at time.Time) {
-	switch was, now := nd.flap.record(ok, at, t.cfg); {
+func (t *Tracker) result(k int32, ok bool, at time.Time) {
+	h, nd := &t.hot[k], &t.cold[k]
+	was, now := nd.flap.record(ok, t.cfg)
+	h.flapping, h.steadyAt = now, t.steadyAt(at)
+	switch {
 	case now && !was:
-		t.emit(Event{Kind: EventFlapStart, NodeID: nd.id, Region: nd.region, State: nd.state, At: at})
+		t.emit(Event{Kind: EventFlapStart, NodeID: nd.id, Region: t.regions[h.region], State: h.state, At: at})
 	case was && !now:
-		t.emit(Event{Kind: EventFlapStop, NodeID: nd.id, Region: nd.region, State: nd.state, At: at})
+		t.emit(Event{Kind: EventFlapStop, NodeID: nd.id, Region: t.regions[h.region], State: h.state, At: at})
 	}
 }
 
@@ -222,8 +272,9 @@ func (t *Tracker) result(nd *tnode, ok bool, at time.Time) {
 // Suspect or Dead, and returns those transitions in the order they were
 // made (nil when none). Its cost is O(k log n) for the k nodes whose
 // deadline passed, and never more than O(n): when many are due at once (a
-// partition, a restart of the tracker), it visits them in one pass and
-// rebuilds the heap. A sweep that changes nothing does not allocate.
+// partition, a restart of the tracker), it visits the nodes in one linear
+// pass over their dense records and rebuilds the heap. A sweep that
+// changes nothing does not allocate.
 //
 // If this sweep comes more than StallThreshold later than SweepInterval
 // after the previous one, the tracker assumes it was not running (a GC
@@ -242,86 +293,124 @@ func (t *Tracker) Sweep(now time.Time) []Transition {
 	t.lastSweep = now
 	var changed []Transition
 	nowNs := now.UnixNano()
-	// Past this many due nodes, visiting the rest in array order and
-	// rebuilding the heap in O(n) is cheaper than a sift per node, so a
-	// sweep costs O(min(k log n, n)) for k due nodes.
-	bulk := max(len(t.deadlines)/16, 256)
-	for k := 0; len(t.deadlines) > 0 && t.deadlines[0].at <= nowNs; k++ {
+	h := &t.deadlines
+	// Past this many due nodes, one pass over every slot and an O(n)
+	// rebuild of the heap is cheaper than a sift per node, so a sweep
+	// costs O(min(k log n, n)) for k due nodes.
+	bulk := max(len(h.e)/16, 256)
+	for k := 0; len(h.e) > 0 && h.e[0].at <= nowNs; k++ {
 		if k == bulk {
-			for i := range t.deadlines {
-				if e := &t.deadlines[i]; e.at <= nowNs {
-					changed = t.visit(e.nd, now, changed)
-					e.at = e.nd.deadline.UnixNano()
+			for s := range t.hot {
+				if t.hot[s].due <= nowNs {
+					changed = t.visit(int32(s), now, nowNs, changed)
 				}
 			}
-			t.deadlines.heapify()
+			h.rebuild(t.hot)
 			break
 		}
-		nd := t.deadlines[0].nd
-		changed = t.visit(nd, now, changed)
-		t.deadlines.set(0, nd.deadline)
+		s := h.e[0].slot
+		changed = t.visit(s, now, nowNs, changed)
+		h.set(s, t.hot[s].due)
 	}
 	return changed
 }
 
-// visit judges one due node at now and sets its next deadline (the caller
-// re-files it in the heap).
-func (t *Tracker) visit(nd *tnode, now time.Time, changed []Transition) []Transition {
-	silent := now.Sub(nd.last) - (t.credit - nd.credit)
-	next := nd.state
+// visit judges slot k, due at now, and sets its next deadline in hot (the
+// caller re-files it in the heap).
+func (t *Tracker) visit(k int32, now time.Time, nowNs int64, changed []Transition) []Transition {
+	h := &t.hot[k]
+	silent := now.Sub(h.last) - (t.credit - h.credit)
+	next := h.state
 	switch {
 	case silent >= t.cfg.dead:
 		next = Dead
-	case nd.state == Alive && t.suspicious(nd, silent):
+	case h.state == Alive && t.suspicious(k, silent):
 		next = Suspect
 	}
 	switch {
-	case next > nd.state:
-		changed = append(changed, Transition{NodeID: nd.id, Region: nd.region, From: nd.state, To: next, At: now})
-		t.transition(nd, next, now)
-	case nd.state != Alive:
-		t.result(nd, false, now) // still down
+	case next > h.state:
+		if len(changed) == cap(changed) {
+			// Double, where append grows a large slice by a quarter: a
+			// mass expiry returns 100k transitions without copying them
+			// over and over.
+			changed = slices.Grow(changed, max(len(changed), 16))
+		}
+		changed = append(changed, Transition{NodeID: t.cold[k].id, Region: t.regions[h.region], From: h.state, To: next, At: now})
+		t.transition(k, next, now)
+	case h.state != Alive:
+		t.result(k, false, now) // still down
 	}
-	nd.deadline = t.nextDeadline(nd, now)
+	h.due = t.nextDeadline(k, nowNs, silent)
 	return changed
 }
 
-// suspicious reports whether a node silent for that long is suspect.
-func (t *Tracker) suspicious(nd *tnode, silent time.Duration) bool {
-	if nd.intervals == nil || nd.intervals.n < 2 {
+// suspicious reports whether slot k, silent for that long, is suspect.
+func (t *Tracker) suspicious(k int32, silent time.Duration) bool {
+	if t.cfg.phi <= 0 || t.cold[k].intervals.n < 2 {
 		return silent >= t.cfg.suspect
 	}
+	nd := &t.cold[k]
 	nd.phi = nd.intervals.phi(silent, t.cfg.minStd)
 	return nd.phi >= t.cfg.phi
 }
 
-// nextDeadline is when nd must next be looked at: the moment its silence
-// reaches the next threshold, given what is known now. Later heartbeats
-// only push the real moment further, and the sweep re-checks lazily.
-func (t *Tracker) nextDeadline(nd *tnode, now time.Time) time.Time {
-	base := nd.last.Add(t.credit - nd.credit)
-	switch nd.state {
+// nextDeadline is when slot k, silent for that long at now (Unix ns),
+// must next be looked at, in Unix ns: the moment its silence reaches the
+// next threshold, given what is known now. Later heartbeats only push the
+// real moment further, and the sweep re-checks lazily. It works from the
+// silence, which Sweep measures once (on the monotonic clock when the
+// times carry it), so a sweep over many nodes does little time arithmetic.
+func (t *Tracker) nextDeadline(k int32, now int64, silent time.Duration) int64 {
+	switch t.hot[k].state {
 	case Alive:
-		if nd.intervals != nil && nd.intervals.n >= 2 {
-			if d := nd.intervals.suspectAfter(t.cfg.phi, t.cfg.minStd); d < t.cfg.dead {
-				at := base.Add(d)
-				if at.After(now) {
-					return at
+		if t.cfg.phi > 0 && t.cold[k].intervals.n >= 2 {
+			if d := t.cold[k].intervals.suspectAfter(t.cfg.phi, t.cfg.minStd); d < t.cfg.dead {
+				if d > silent {
+					return now + int64(d-silent)
 				}
-				return now.Add(t.cfg.sweep)
+				return now + int64(t.cfg.sweep)
 			}
-			return base.Add(t.cfg.dead)
+			return now + int64(t.cfg.dead-silent)
 		}
-		if at := base.Add(t.cfg.suspect); at.After(now) {
-			return at
+		if silent < t.cfg.suspect {
+			return now + int64(t.cfg.suspect-silent)
 		}
-		return base.Add(t.cfg.dead)
+		return now + int64(t.cfg.dead-silent)
 	case Suspect:
-		return base.Add(t.cfg.dead)
+		return now + int64(t.cfg.dead-silent)
 	}
 	// Dead nodes wait for a heartbeat, which recovers them without the heap;
 	// look again only after a long while, to keep the heap small and sound.
-	return now.Add(t.cfg.dead)
+	return now + int64(t.cfg.dead)
+}
+
+// refRegion returns the slot of region name, counting one more node in it.
+func (t *Tracker) refRegion(name string) int32 {
+	s, ok := t.regionIdx[name]
+	if !ok {
+		if n := len(t.freeRegions); n > 0 {
+			s = t.freeRegions[n-1]
+			t.freeRegions = t.freeRegions[:n-1]
+			t.regions[s] = name
+		} else {
+			s = int32(len(t.regions))
+			t.regions = append(t.regions, name)
+			t.regionRefs = append(t.regionRefs, 0)
+		}
+		t.regionIdx[name] = s
+	}
+	t.regionRefs[s]++
+	return s
+}
+
+// unrefRegion counts one node less in region slot s, and frees the slot
+// when it was the last.
+func (t *Tracker) unrefRegion(s int32) {
+	if t.regionRefs[s]--; t.regionRefs[s] == 0 {
+		delete(t.regionIdx, t.regions[s])
+		t.regions[s] = ""
+		t.freeRegions = append(t.freeRegions, s)
+	}
 }
 
 // Run sweeps every SweepInterval until ctx is done, and returns ctx.Err().
@@ -342,12 +431,25 @@ func (t *Tracker) Run(ctx context.Context) error {
 func (t *Tracker) Forget(nodeID string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	nd := t.nodes[nodeID]
-	if nd == nil {
+	k, ok := t.index[nodeID]
+	if !ok {
 		return false
 	}
-	t.deadlines.remove(nd.heapIdx)
-	delete(t.nodes, nodeID)
+	t.deadlines.remove(k)
+	t.unrefRegion(t.hot[k].region)
+	last := int32(len(t.hot) - 1)
+	if k != last {
+		t.hot[k], t.cold[k] = t.hot[last], t.cold[last]
+		t.index[t.cold[k].id] = k
+		t.deadlines.renumber(last, k)
+	}
+	t.hot[last], t.cold[last] = hotNode{}, tnode{}
+	t.hot, t.cold, t.deadlines.pos = t.hot[:last], t.cold[:last], t.deadlines.pos[:last]
+	delete(t.index, nodeID)
+	if cap(t.hot) > 1024 && len(t.hot) < cap(t.hot)/4 {
+		// Give back what a shrunk fleet left.
+		t.hot, t.cold = slices.Clip(slices.Clone(t.hot)), slices.Clip(slices.Clone(t.cold))
+	}
 	return true
 }
 
@@ -355,31 +457,23 @@ func (t *Tracker) Forget(nodeID string) bool {
 func (t *Tracker) Node(nodeID string) (NodeState, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	nd := t.nodes[nodeID]
-	if nd == nil {
+	k, ok := t.index[nodeID]
+	if !ok {
 		return NodeState{}, false
 	}
-	return nd.view(), true
+	return t.view(k), true
 }
 
 // Nodes returns every tracked node, sorted by ID. It costs O(n log n) and
 // copies; a hub with many nodes should cache the result briefly.
 func (t *Tracker) Nodes() []NodeState {
 	t.mu.Lock()
-	out := make([]NodeState, 0, len(t.nodes))
-	for _, nd := range t.nodes {
-		out = append(out, nd.view())
+	out := make([]NodeState, len(t.hot))
+	for k := range out {
+		out[k] = t.view(int32(k))
 	}
 	t.mu.Unlock()
-	slices.SortFunc(out, func(a, b NodeState) int {
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b NodeState) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -387,7 +481,7 @@ func (t *Tracker) Nodes() []NodeState {
 func (t *Tracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.nodes)
+	return len(t.hot)
 }
 
 // Stalls returns how many sweeps found the tracker had been stalled.
@@ -397,9 +491,10 @@ func (t *Tracker) Stalls() uint64 {
 	return t.stalls
 }
 
-func (nd *tnode) view() NodeState {
+func (t *Tracker) view(k int32) NodeState {
+	h, nd := &t.hot[k], &t.cold[k]
 	return NodeState{
-		ID: nd.id, Region: nd.region, State: nd.state, LastHeartbeat: nd.last, Epoch: nd.epoch,
-		Since: nd.since, Transitions: nd.trans, Flapping: nd.flap.flapping, Phi: nd.phi,
+		ID: nd.id, Region: t.regions[h.region], State: h.state, LastHeartbeat: h.last, Epoch: h.epoch,
+		Since: nd.since, Transitions: nd.trans, Flapping: h.flapping, Phi: nd.phi,
 	}
 }

@@ -112,7 +112,7 @@ func TestTrackerSweepLooksOnlyAtDueNodes(t *testing.T) {
 	if n := len(tr.Sweep(t0.Add(10*time.Second + 500*time.Millisecond))); n != 501 {
 		t.Fatalf("Sweep changed %d nodes, want 501", n)
 	}
-	if tr.deadlines[0].nd.deadline.Before(t0.Add(10*time.Second + 501*time.Millisecond)) {
+	if top := tr.deadlines.e[0]; top.at < t0.Add(10*time.Second+501*time.Millisecond).UnixNano() {
 		t.Fatal("a due node is still at the top of the deadline heap")
 	}
 }
@@ -197,16 +197,16 @@ func TestWeightedChange(t *testing.T) {
 	var f flapHistory
 	cfg := TrackerOptions{WeightedFlapping: true}.config()
 	for i := range flapWindow {
-		f.record(i%2 == 0, t0, cfg)
+		f.record(i%2 == 0, cfg)
 	}
 	if pct := f.weightedChange(); pct < 99.9 || pct > 100.1 {
 		t.Fatalf("alternating results: %v%%, want 100", pct)
 	}
 	var g flapHistory
 	for range flapWindow {
-		g.record(true, t0, cfg)
+		g.record(true, cfg)
 	}
-	g.record(false, t0, cfg) // the newest pair changes: weight 1.25
+	g.record(false, cfg) // the newest pair changes: weight 1.25
 	if pct := g.weightedChange(); pct < 6.2 || pct > 6.3 {
 		t.Fatalf("one newest change: %v%%, want 1.25/20 = 6.25%%", pct)
 	}

@@ -33,44 +33,50 @@ type RegionReport struct {
 	Unhealthy bool `json:"unhealthy"`
 }
 
-// Report counts the fleet by state and region, in O(n).
+// Report counts the fleet by state and region, in O(n): one pass over the
+// nodes' dense records, which loads a node's other data only when it is
+// down or flapping.
 func (t *Tracker) Report() FleetReport {
 	now := t.cfg.now()
 	rep := FleetReport{Regions: map[string]*RegionReport{}, Flapping: []string{}, Unhealthy: []string{}, At: now}
 	t.mu.Lock()
-	for _, nd := range t.nodes {
-		r := rep.Regions[nd.region]
-		if r == nil {
-			r = &RegionReport{}
-			rep.Regions[nd.region] = r
-		}
-		rep.Total++
+	counts := make([]RegionReport, len(t.regions))
+	for k := range t.hot {
+		h := &t.hot[k]
+		r := &counts[h.region]
 		r.Total++
-		switch nd.state {
+		switch h.state {
 		case Alive:
-			rep.Alive++
 			r.Alive++
 		case Suspect:
-			rep.Suspect++
 			r.Suspect++
 		case Dead:
-			rep.Dead++
 			r.Dead++
 		}
-		if nd.state != Alive && now.Sub(nd.lostAt) <= t.cfg.regionWindow {
+		if h.state != Alive && now.Sub(t.cold[k].lostAt) <= t.cfg.regionWindow {
 			r.RecentlyLost++
 		}
-		if nd.flap.flapping {
-			rep.Flapping = append(rep.Flapping, nd.id)
+		if h.flapping {
+			rep.Flapping = append(rep.Flapping, t.cold[k].id)
 		}
 	}
-	t.mu.Unlock()
-	for name, r := range rep.Regions {
+	for s := range counts {
+		r := &counts[s]
+		if r.Total == 0 {
+			continue // a free slot
+		}
+		name := t.regions[s]
+		rep.Regions[name] = r
+		rep.Total += r.Total
+		rep.Alive += r.Alive
+		rep.Suspect += r.Suspect
+		rep.Dead += r.Dead
 		if r.RecentlyLost >= t.cfg.regionMin && float64(r.RecentlyLost) >= t.cfg.regionShare*float64(r.Total) {
 			r.Unhealthy = true
 			rep.Unhealthy = append(rep.Unhealthy, name)
 		}
 	}
+	t.mu.Unlock()
 	slices.Sort(rep.Flapping)
 	slices.Sort(rep.Unhealthy)
 	return rep

@@ -29,6 +29,8 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 	maxSeries := fs.Int("max-series-per-node", 1000, "metric series (functions) one node may create; new ones past it are refused, counted and logged; negative for no limit")
 	hbRate := fs.Float64("heartbeat-rate", 20, "heartbeats per second one node may send on average; more are dropped and counted; negative for no limit")
 	hbBurst := fs.Int("heartbeat-burst", 0, "heartbeats one node may send at once; 0 means twice --heartbeat-rate")
+	cpInterval := fs.Duration("checkpoint-interval", time.Minute, "how often the hub checkpoints the fleet state it derived from the stream (and at exit), so a restart replays only newer messages; negative turns checkpoints off")
+	cpEvery := fs.Int("checkpoint-every", 10_000, "stream messages that trigger a checkpoint before --checkpoint-interval is up")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +47,7 @@ func (hubCommand) Run(ctx context.Context, args []string) error {
 		HeartbeatTimeout: *timeout, Name: *name, Logger: log, Dashboard: dashboard.Handler(),
 		TLS: *tlsFiles, APIToken: *apiToken, ReadAccess: access,
 		MaxNodes: *maxNodes, MaxSeriesPerNode: *maxSeries, HeartbeatRate: *hbRate, HeartbeatBurst: *hbBurst,
+		CheckpointInterval: *cpInterval, CheckpointEvery: *cpEvery,
 	})
 	if err != nil {
 		return err

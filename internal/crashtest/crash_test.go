@@ -275,9 +275,12 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 	})
 	hubData := filepath.Join(data, "hub")
-	f := hub.start(t, "hub", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--data", hubData, "--heartbeat-timeout", "5s")
+	// Frequent checkpoints, so that kills land between them: a restarted
+	// hub loads one and replays the stream after it.
+	cp := []string{"--checkpoint-interval", "300ms", "--checkpoint-every", "500"}
+	f := hub.start(t, append([]string{"hub", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--data", hubData, "--heartbeat-timeout", "5s"}, cp...)...)
 	hubHTTP, natsURL := f["http"], f["nats"]
-	hubArgs := []string{"hub", "--http", hubHTTP, "--nats-listen", strings.TrimPrefix(natsURL, "nats://"), "--data", hubData, "--heartbeat-timeout", "5s"}
+	hubArgs := append([]string{"hub", "--http", hubHTTP, "--nats-listen", strings.TrimPrefix(natsURL, "nats://"), "--data", hubData, "--heartbeat-timeout", "5s"}, cp...)
 	hubURL := "http://" + hubHTTP
 
 	nodes := make([]*nodeLoad, agents)

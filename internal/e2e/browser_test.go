@@ -107,14 +107,16 @@ func (p *page) waitFor(what, js string) {
 	p.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		// An exception while a new page loads (no body yet) means "not
+		// yet"; one that lasts until the deadline is reported.
 		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			p.t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				p.t.Fatalf("%s: %v", what, err)
+			}
 			body, _ := chromedp.Run(p.ctx, chromedp.Text("body"))
 			p.t.Fatalf("the page never showed %s; it shows:\n%s", what, body)
 		}

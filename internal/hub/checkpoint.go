@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
 	"github.com/edgeinfra/edgeinfra/metrics"
@@ -99,11 +100,14 @@ func (h *Hub) writeCheckpoint(ctx context.Context) error {
 		return fmt.Errorf("hub: store checkpoint at stream sequence %d: %w", c.Seq, err)
 	}
 	h.checkpointSeq.Store(c.Seq)
+	h.cpBytes.Store(uint64(len(b)))
 	h.log.Debug("checkpoint stored", "seq", c.Seq, "nodes", len(c.Nodes), "bytes", len(b))
 	return nil
 }
 
-// checkpointLoop stores a checkpoint every interval until ctx is done.
+// checkpointLoop stores a checkpoint every interval, and when
+// onStreamMsg says one is due (CheckpointEvery messages or checkpointBytes
+// of them since the last), until ctx is done.
 func (h *Hub) checkpointLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -112,9 +116,11 @@ func (h *Hub) checkpointLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-h.checkpointNow:
 		}
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if err := h.writeCheckpoint(wctx); err != nil && ctx.Err() == nil {
+			h.cpFailures.Add(1)
 			h.log.Warn("checkpoint not stored; the next one will cover it", "err", err)
 		}
 		cancel()
@@ -157,25 +163,33 @@ func decodeCheckpoint(b []byte) (checkpoint, metrics.Snapshot, error) {
 // with the checkpoint is logged and means a full replay, never a failed
 // start.
 func (h *Hub) restoreCheckpoint(ctx context.Context, si *jetstream.StreamInfo) uint64 {
-	b, err := h.checkpoints.get(ctx)
+	b, err := h.readCheckpoint(ctx)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		h.warnAgedOut(si)
 		return 0
 	}
 	if err != nil {
+		h.cpFailures.Add(1)
 		h.log.Error("checkpoint unreadable; replaying the whole stream", "err", err)
+		h.warnAgedOut(si)
 		return 0
 	}
 	c, snap, err := decodeCheckpoint(b)
 	switch {
 	case err != nil:
+		h.cpFailures.Add(1)
 		h.log.Error("checkpoint invalid; replaying the whole stream", "err", err)
+		h.warnAgedOut(si)
 		return 0
 	case !c.StreamCreated.Equal(si.Created):
 		h.log.Warn("checkpoint is of an earlier stream of the same name; replaying the whole stream",
 			"checkpoint_stream_created", c.StreamCreated, "stream_created", si.Created)
+		h.warnAgedOut(si)
 		return 0
 	case c.Seq > si.State.LastSeq:
+		h.cpFailures.Add(1)
 		h.log.Warn("checkpoint is ahead of the stream; replaying the whole stream", "checkpoint_seq", c.Seq, "stream_last_seq", si.State.LastSeq)
+		h.warnAgedOut(si)
 		return 0
 	}
 	if si.State.Msgs > 0 && si.State.FirstSeq > c.Seq+1 {
@@ -200,6 +214,82 @@ func (h *Hub) restoreCheckpoint(ctx context.Context, si *jetstream.StreamInfo) u
 	h.restoredSeq = c.Seq
 	h.log.Info("restored from checkpoint", "seq", c.Seq, "taken", c.At, "nodes", len(c.Nodes), "replaying", si.State.LastSeq-c.Seq)
 	return c.Seq
+}
+
+// readCheckpoint fetches this hub's checkpoint, trying twice more on an
+// error other than "none stored" (a NATS cluster still electing leaders):
+// falling back to a full replay gives up state the stream may no longer
+// hold, and the next checkpoint would then overwrite the good one.
+func (h *Hub) readCheckpoint(ctx context.Context) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		b, err := h.checkpoints.get(ctx)
+		if err == nil || errors.Is(err, jetstream.ErrKeyNotFound) || attempt == 3 {
+			return b, err
+		}
+		h.log.Warn("reading the checkpoint failed; trying again", "err", err, "attempt", attempt)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+		}
+	}
+}
+
+// warnAgedOut says so when a full replay starts from a stream that has
+// already dropped messages (retention or a purge): what they set is not
+// in the hub's state.
+func (h *Hub) warnAgedOut(si *jetstream.StreamInfo) {
+	if si.State.FirstSeq > 1 {
+		h.log.Error("the stream no longer holds its first messages and there is no usable checkpoint: state they set is lost",
+			"stream_first_seq", si.State.FirstSeq)
+	}
+}
+
+// checkpointEvery is CheckpointEvery with its default.
+func (h *Hub) checkpointEvery() int {
+	if h.cfg.CheckpointEvery > 0 {
+		return h.cfg.CheckpointEvery
+	}
+	return 10_000
+}
+
+// checkpointBytes of stream messages also make a checkpoint due: the
+// stream keeps 1 GiB, so a running hub checkpoints long before the byte
+// limit could drop a message no checkpoint covers.
+const checkpointBytes = 64 << 20
+
+var (
+	appliedSeqDesc = prometheus.NewDesc("edgeinfra_hub_stream_applied_seq",
+		"The last stream sequence the hub applied.", nil, nil)
+	checkpointSeqDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_seq",
+		"The stream sequence the hub's newest checkpoint covers (restored at start or stored since); a restart replays the messages after it.", nil, nil)
+	checkpointBytesDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_bytes",
+		"Size of the newest checkpoint this hub stored.", nil, nil)
+	checkpointFailuresDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_failures_total",
+		"Checkpoints that could not be stored, or could not be used at start (the hub then replayed the whole stream).", nil, nil)
+)
+
+// checkpointCollector exports the stream position and checkpoint state,
+// so that an alert can tell a hub whose checkpoints stopped following the
+// stream.
+type checkpointCollector struct{ h *Hub }
+
+func (c *checkpointCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- appliedSeqDesc
+	ch <- checkpointSeqDesc
+	ch <- checkpointBytesDesc
+	ch <- checkpointFailuresDesc
+}
+
+func (c *checkpointCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h
+	h.applyMu.Lock()
+	applied := h.appliedSeq
+	h.applyMu.Unlock()
+	ch <- prometheus.MustNewConstMetric(appliedSeqDesc, prometheus.GaugeValue, float64(applied))
+	ch <- prometheus.MustNewConstMetric(checkpointSeqDesc, prometheus.GaugeValue, float64(h.checkpointSeq.Load()))
+	ch <- prometheus.MustNewConstMetric(checkpointBytesDesc, prometheus.GaugeValue, float64(h.cpBytes.Load()))
+	ch <- prometheus.MustNewConstMetric(checkpointFailuresDesc, prometheus.CounterValue, float64(h.cpFailures.Load()))
 }
 
 // checkpointStore keeps one hub's checkpoint in the key-value bucket

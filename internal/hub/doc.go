@@ -16,8 +16,9 @@
 //
 // Everything the hub knows about the fleet beyond heartbeats is derived
 // from the stream, which with DataDir (or an external cluster) is on
-// disk. Every [Config.CheckpointInterval] (one minute) and at a graceful
-// shutdown the hub stores a checkpoint of that derived state — each node's
+// disk. Every [Config.CheckpointInterval] (one minute), every
+// [Config.CheckpointEvery] stream messages (10,000) or 64 MiB of them, and
+// at a graceful shutdown the hub stores a checkpoint of that derived state — each node's
 // state, versions and de-duplication watermarks, and the metrics — with
 // the stream sequence it covers, in the key-value bucket
 // edgeinfra-checkpoints (chunked, with a SHA-256 manifest, written to the
@@ -31,6 +32,12 @@
 // exactly once. Several hubs on one NATS cluster each keep their own
 // checkpoint, keyed by Config.Name. Health history and 1- and 5-minute
 // metric windows are not checkpointed: they refill within minutes.
+// Reading a checkpoint is tried three times before a full replay (a full
+// replay gives up what retention dropped, and its next checkpoint would
+// replace the good one); a full replay from a stream that already dropped
+// messages is logged as lost state. edgeinfra_hub_stream_applied_seq,
+// edgeinfra_hub_checkpoint_seq, _bytes and _failures_total in /metrics
+// show whether checkpoints keep up.
 //
 // # Health
 //

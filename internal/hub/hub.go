@@ -61,6 +61,11 @@ type Config struct {
 	// are not needed. Zero means one minute; negative turns checkpoints
 	// off (every start replays the whole stream).
 	CheckpointInterval time.Duration
+	// CheckpointEvery is how many stream messages trigger a checkpoint
+	// before CheckpointInterval is up (64 MiB of them do too), so a burst
+	// cannot outrun checkpoints and the stream's byte limit. Zero means
+	// 10000.
+	CheckpointEvery int
 	// Name identifies this hub in logs and in NATS. Empty means "hub".
 	Name string
 	// MaxSeries bounds the fleet's (function, node) metric series. Zero
@@ -126,6 +131,11 @@ type Hub struct {
 	restoredSeq   uint64 // the checkpoint's sequence the hub started from; 0: full replay
 	streamCreated time.Time
 	checkpoints   *checkpointStore // nil: checkpoints off
+	sinceCP       int              // guarded by applyMu: messages since the last checkpoint trigger
+	sinceCPBytes  int              // guarded by applyMu: their bytes
+	checkpointNow chan struct{}    // a checkpoint is due by message count or bytes
+	cpBytes       atomic.Uint64    // size of the newest checkpoint stored by this process
+	cpFailures    atomic.Uint64    // checkpoints not stored, or not usable at start
 	// checkpointsPaused stops storing checkpoints, the one at Close
 	// included, so tests can restart from an older one as after a crash.
 	checkpointsPaused atomic.Bool
@@ -157,7 +167,7 @@ type hubStats struct {
 // are ready. The hub runs until Close (or until ctx is cancelled, after
 // which Close still has to be called to wait for it).
 func Start(ctx context.Context, cfg Config) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	h := &Hub{cfg: cfg, log: cfg.Logger, reg: newRegistry(), checkpointNow: make(chan struct{}, 1)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -440,10 +450,22 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 // next checkpoint.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
 	h.applyMu.Lock()
-	defer h.applyMu.Unlock()
 	h.applyStreamMsg(m)
 	if md, err := m.Metadata(); err == nil {
 		h.appliedSeq = md.Sequence.Stream
+	}
+	h.sinceCP++
+	h.sinceCPBytes += len(m.Data())
+	due := h.sinceCP >= h.checkpointEvery() || h.sinceCPBytes >= checkpointBytes
+	if due {
+		h.sinceCP, h.sinceCPBytes = 0, 0
+	}
+	h.applyMu.Unlock()
+	if due {
+		select {
+		case h.checkpointNow <- struct{}{}:
+		default: // one is due already
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ func (h *Hub) promHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prom.New(h.agg, prom.Options{}),
 		&fleetCollector{h: h},
+		&checkpointCollector{h: h},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
