@@ -377,6 +377,9 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: create bucket %s: %w", wire.DesiredBucket, err)
 	}
+	if err := allowWatchers(setupCtx, js, wire.DesiredBucket); err != nil {
+		return err
+	}
 	if _, err := h.nc.Subscribe(wire.HeartbeatAll, h.onHeartbeat); err != nil {
 		return fmt.Errorf("hub: subscribe to heartbeats: %w", err)
 	}
@@ -734,4 +737,29 @@ func (h *Hub) shutdown() {
 			}
 		}
 	})
+}
+
+// maxWatchers is the consumer limit of the desired-state bucket's stream.
+// Every agent watches its key, and each watch is a consumer; NATS servers
+// allow 1,000 consumers per stream unless the stream sets a positive limit
+// (-1 does not lift that default), which left every agent past the
+// thousandth without desired state.
+const maxWatchers = 1 << 20
+
+// allowWatchers raises the consumer limit of bucket's stream to
+// maxWatchers, once.
+func allowWatchers(ctx context.Context, js jetstream.JetStream, bucket string) error {
+	s, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return fmt.Errorf("hub: bucket %s: %w", bucket, err)
+	}
+	cfg := s.CachedInfo().Config
+	if cfg.MaxConsumers == maxWatchers {
+		return nil
+	}
+	cfg.MaxConsumers = maxWatchers
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("hub: allow %d watchers of bucket %s (one per agent): %w", maxWatchers, bucket, err)
+	}
+	return nil
 }
