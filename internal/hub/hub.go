@@ -268,6 +268,10 @@ func (h *Hub) startNATS() error {
 			NoSigs:     true,
 			NoLog:      true,
 			MaxPayload: wire.MaxMessageSize,
+			// The server remembers closed connections for its monitoring
+			// (10,000 by default, each with its subscriptions); agents that
+			// restart and reconnect all day would fill that for hours.
+			MaxClosedClients: maxClosedClients,
 		}
 		if err := h.natsServerTLS(sopts); err != nil {
 			return err
@@ -312,6 +316,11 @@ func (h *Hub) startNATS() error {
 	h.nc = nc
 	return nil
 }
+
+const (
+	duplicateWindow  = 2 * time.Minute
+	maxClosedClients = 256
+)
 
 func splitHostPort(addr, defHost string, defPort int) (string, int, error) {
 	if addr == "" {
@@ -360,9 +369,14 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      7 * 24 * time.Hour,
 		MaxBytes:    1 << 30,
-		Duplicates:  10 * time.Minute,
-		MaxMsgSize:  wire.MaxMessageSize,
-		Replicas:    max(h.cfg.StreamReplicas, 1),
+		// Exactly-once in effect does not rest on this window (the
+		// registry's versions and metric watermarks skip any message seen
+		// before), so it only saves re-applying recent duplicates; its
+		// index costs ~150 B per message, so a short one keeps the hub's
+		// memory flat at a high message rate.
+		Duplicates: duplicateWindow,
+		MaxMsgSize: wire.MaxMessageSize,
+		Replicas:   max(h.cfg.StreamReplicas, 1),
 	})
 	if err != nil {
 		return fmt.Errorf("hub: create stream %s (does the NATS server have JetStream enabled?): %w", wire.StreamName, err)

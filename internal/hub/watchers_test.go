@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/edgeinfra/edgeinfra/internal/wire"
@@ -49,4 +51,33 @@ func TestDesiredBucketTakesAFleetOfWatchers(t *testing.T) {
 		}
 	}
 	t.Fatal("the watch ended without the update")
+}
+
+// Agents that restart or reconnect all day must not grow the embedded
+// server's memory of closed connections without bound.
+func TestClosedConnectionsAreBounded(t *testing.T) {
+	h := startHub(t, Config{})
+	for i := range maxClosedClients + 50 {
+		nc, err := nats.Connect(h.NATSURL())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		nc.Close()
+	}
+	eventually(t, "closed connections capped", func() bool {
+		cz, err := h.ns.Connz(&server.ConnzOptions{State: server.ConnClosed})
+		return err == nil && cz.Total == maxClosedClients
+	})
+}
+
+// The stream's duplicate window is the short one the hub sets.
+func TestStreamDuplicateWindow(t *testing.T) {
+	h := startHub(t, Config{})
+	s, err := h.js.Stream(context.Background(), wire.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.Duplicates; got != duplicateWindow {
+		t.Fatalf("duplicate window %v, want %v", got, duplicateWindow)
+	}
 }
