@@ -267,6 +267,8 @@ var (
 		"Size of the newest checkpoint this hub stored.", nil, nil)
 	checkpointFailuresDesc = prometheus.NewDesc("edgeinfra_hub_checkpoint_failures_total",
 		"Checkpoints that could not be stored, or could not be used at start (the hub then replayed the whole stream).", nil, nil)
+	consumerRestartsDesc = prometheus.NewDesc("edgeinfra_hub_stream_consumer_restarts_total",
+		"Stream consumers the hub replaced because they had stopped while messages waited.", nil, nil)
 )
 
 // checkpointCollector exports the stream position and checkpoint state,
@@ -279,6 +281,7 @@ func (c *checkpointCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- checkpointSeqDesc
 	ch <- checkpointBytesDesc
 	ch <- checkpointFailuresDesc
+	ch <- consumerRestartsDesc
 }
 
 func (c *checkpointCollector) Collect(ch chan<- prometheus.Metric) {
@@ -290,6 +293,7 @@ func (c *checkpointCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(checkpointSeqDesc, prometheus.GaugeValue, float64(h.checkpointSeq.Load()))
 	ch <- prometheus.MustNewConstMetric(checkpointBytesDesc, prometheus.GaugeValue, float64(h.cpBytes.Load()))
 	ch <- prometheus.MustNewConstMetric(checkpointFailuresDesc, prometheus.CounterValue, float64(h.cpFailures.Load()))
+	ch <- prometheus.MustNewConstMetric(consumerRestartsDesc, prometheus.CounterValue, float64(h.stats.consumerRestarts.Load()))
 }
 
 // checkpointStore keeps one hub's checkpoint in the key-value bucket

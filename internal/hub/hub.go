@@ -115,6 +115,8 @@ type Config struct {
 	// TLS, when set, serves NATS and HTTP over TLS (see tls.go for which
 	// file does what). The zero value is plain text.
 	TLS tlsconf.Files
+
+	consumerCheckEvery time.Duration // tests: superviseConsumer's period
 }
 
 // Hub is a running hub: NATS (embedded or external), the fleet registry,
@@ -142,6 +144,8 @@ type Hub struct {
 	// appliedSeq.
 	applyMu       sync.Mutex
 	appliedSeq    uint64 // guarded by applyMu: the newest stream sequence applied
+	consMu        sync.Mutex
+	cc            jetstream.ConsumeContext // guarded by consMu: the stream consumer
 	checkpointSeq atomic.Uint64
 	restoredSeq   uint64 // the checkpoint's sequence the hub started from; 0: full replay
 	streamCreated time.Time
@@ -176,6 +180,7 @@ type Hub struct {
 
 type hubStats struct {
 	heartbeats, stale, stateApplied, stateDuplicate, stateGap, metricDeltas, metricDuplicate atomic.Uint64
+	consumerRestarts atomic.Uint64 // stream consumers replaced by superviseConsumer
 }
 
 // Start starts a hub and returns once NATS, the stream and the HTTP server
@@ -402,7 +407,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
 	}
 	h.streamCreated = si.Created
-	consCfg := jetstream.OrderedConsumerConfig{}
+	var consCfg jetstream.OrderedConsumerConfig
 	if h.cfg.CheckpointInterval >= 0 {
 		kv, err := js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
 			Bucket:      wire.CheckpointBucket,
@@ -425,23 +430,127 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		}
 		h.wg.Go(func() { h.checkpointLoop(runCtx, every) })
 	}
-	cons, err := js.OrderedConsumer(setupCtx, wire.StreamName, consCfg)
+	start := uint64(0)
+	if consCfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy {
+		start = consCfg.OptStartSeq
+	}
+	if err := h.consumeFrom(setupCtx, start); err != nil {
+		return err
+	}
+	h.wg.Go(func() { h.superviseConsumer(runCtx) })
+	h.wg.Go(func() {
+		<-runCtx.Done()
+		h.consMu.Lock()
+		cc := h.cc
+		h.consMu.Unlock()
+		cc.Drain()
+		<-cc.Closed()
+	})
+	return nil
+}
+
+// consumeFrom starts the hub's ordered consumer of the stream at stream
+// sequence start (0: the stream's first message) and makes it the current
+// one. The caller stops the previous one first.
+func (h *Hub) consumeFrom(ctx context.Context, start uint64) error {
+	cfg := jetstream.OrderedConsumerConfig{}
+	if start > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = start
+	}
+	cons, err := h.js.OrderedConsumer(ctx, wire.StreamName, cfg)
 	if err != nil {
 		return fmt.Errorf("hub: consumer: %w", err)
 	}
 	// A 1s idle heartbeat (nats.go's default for ordered consumers is 5s)
 	// notices within 2s that the server holding the consumer is gone, and
 	// recreates it on another; with 5s that took 10s.
-	cc, err := cons.Consume(h.onStreamMsg, jetstream.PullHeartbeat(time.Second))
+	cc, err := cons.Consume(h.onStreamMsg, jetstream.PullHeartbeat(time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			h.log.Debug("stream consumer", "err", err)
+		}))
 	if err != nil {
 		return fmt.Errorf("hub: consume: %w", err)
 	}
-	h.wg.Go(func() {
-		<-runCtx.Done()
-		cc.Drain()
-		<-cc.Closed()
-	})
+	h.consMu.Lock()
+	h.cc = cc
+	h.consMu.Unlock()
 	return nil
+}
+
+// superviseConsumer compares the stream with what the hub applied every
+// consumerCheckEvery (Config.consumerCheckEvery in tests) and replaces a
+// consumer after consumerStallChecks checks in a row without progress.
+const (
+	consumerCheckEvery  = 2 * time.Second
+	consumerStallChecks = 3
+)
+
+// superviseConsumer replaces the stream consumer when it has stopped:
+// the stream holds messages past the newest one applied and nothing was
+// applied for consumerStallChecks checks in a row. nats.go's ordered
+// consumer recreates itself after missed heartbeats, a deleted consumer or
+// a sequence gap, but an error while recreating it (a request timing out
+// while the server or this process is stalled) leaves it stopped for
+// good, and the hub would silently stop applying what agents had been
+// told was stored. The new consumer starts after the newest message
+// applied, and onStreamMsg skips anything at or below it, so nothing is
+// applied twice or out of order.
+func (h *Hub) superviseConsumer(ctx context.Context) {
+	every := consumerCheckEvery
+	if h.cfg.consumerCheckEvery > 0 {
+		every = h.cfg.consumerCheckEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last uint64
+	stalled := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ictx, cancel := context.WithTimeout(ctx, every)
+		s, err := h.js.Stream(ictx, wire.StreamName)
+		var tail uint64
+		if err == nil {
+			var si *jetstream.StreamInfo
+			if si, err = s.Info(ictx); err == nil {
+				tail = si.State.LastSeq
+			}
+		}
+		cancel()
+		if err != nil {
+			continue // the server is away; the consumer cannot do better
+		}
+		h.applyMu.Lock()
+		applied := h.appliedSeq
+		h.applyMu.Unlock()
+		if tail <= applied || applied != last {
+			last, stalled = applied, 0
+			continue
+		}
+		if stalled++; stalled < consumerStallChecks {
+			continue
+		}
+		stalled = 0
+		h.log.Warn("stream consumer made no progress; replacing it", "applied_seq", applied, "stream_last_seq", tail)
+		h.consMu.Lock()
+		old := h.cc
+		h.consMu.Unlock()
+		old.Stop()
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := h.consumeFrom(rctx, applied+1); err != nil {
+			h.log.Warn("stream consumer not replaced; trying again", "err", err)
+			h.consMu.Lock()
+			h.cc = old // stopped; replaced at the next stall
+			h.consMu.Unlock()
+		} else {
+			h.stats.consumerRestarts.Add(1)
+		}
+		cancel()
+	}
 }
 
 func (h *Hub) onHeartbeat(m *nats.Msg) { h.handleHeartbeat(m.Subject, m.Data, time.Now()) }
@@ -495,8 +604,16 @@ func (h *Hub) acceptHeartbeat(hb wire.Heartbeat, now time.Time) {
 // next checkpoint.
 func (h *Hub) onStreamMsg(m jetstream.Msg) {
 	h.applyMu.Lock()
+	md, err := m.Metadata()
+	if err == nil && md.Sequence.Stream <= h.appliedSeq {
+		// Applied already: delivered again by a consumer that replaced
+		// one (superviseConsumer) while the old one was still handing
+		// over its last message.
+		h.applyMu.Unlock()
+		return
+	}
 	h.applyStreamMsg(m)
-	if md, err := m.Metadata(); err == nil {
+	if err == nil {
 		h.appliedSeq = md.Sequence.Stream
 	}
 	h.sinceCP++
