@@ -39,6 +39,13 @@
 // edgeinfra_hub_checkpoint_seq, _bytes and _failures_total in /metrics
 // show whether checkpoints keep up.
 //
+// The stream is read by one ordered consumer. When nats.go cannot recreate
+// it (a request timed out during a stall) it stays stopped, so the hub
+// watches the stream's last sequence against the newest applied one and
+// replaces a consumer that made no progress for three checks (6 s) while
+// messages waited, resuming after the newest applied sequence
+// (edgeinfra_hub_stream_consumer_restarts_total).
+//
 // # Health
 //
 // Two views of each node's heartbeats, both from package health:
