@@ -280,18 +280,21 @@ func loadAvg() float64 {
 }
 
 // writeHeapProfile writes the heap profile as of the last GC to
-// dir/soak-<name>.heap.pprof.
+// dir/soak-<name>.heap.pprof, and the goroutines to
+// dir/soak-<name>.goroutine.pprof.
 func writeHeapProfile(b *testing.B, dir, name string) {
-	path := filepath.Join(dir, "soak-"+name+".heap.pprof")
-	fh, err := os.Create(path)
-	if err == nil {
-		err = pprof.WriteHeapProfile(fh)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
+	for _, kind := range []string{"heap", "goroutine"} {
+		path := filepath.Join(dir, "soak-"+name+"."+kind+".pprof")
+		fh, err := os.Create(path)
+		if err == nil {
+			err = pprof.Lookup(kind).WriteTo(fh, 0)
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
 		}
-	}
-	if err != nil {
-		b.Logf("heap profile %s: %v", path, err)
+		if err != nil {
+			b.Logf("%s profile %s: %v", kind, path, err)
+		}
 	}
 }
 
