@@ -60,13 +60,12 @@ func (c *Cache[K, V]) recordRead(e *entry[K, V]) {
 }
 
 // homeStripe picks a stripe from the address of the calling goroutine's
-// stack, as otter does. The reads of one goroutine so reach the policy in
-// the order they happened, while goroutines running at the same time
-// mostly use different stripes. Picking a stripe at random per read, as
-// this did before, spread a goroutine's reads over all stripes, which
-// applied them up to 16×32 reads out of order: the LRU lists then no longer
-// held the order of use, and on a loop twice the cache's size W-TinyLFU
-// churned its main space, hitting about 42% where it can hold 50%.
+// stack, as otter does; not from the key, or a hot key's reads would all
+// contend for one stripe, and not at random per read, or a goroutine's
+// reads would reach the policy shuffled (by up to 16×32 reads) when its
+// LRU lists depend on their order: on a loop twice the cache's size,
+// shuffled reads cost W-TinyLFU 6 points of hit ratio. Goroutines running
+// at the same time mostly get different stripes.
 func homeStripe() uint32 {
 	var x byte
 	// The low 11 bits depend on the call depth, not on the goroutine
