@@ -61,21 +61,20 @@
 // bench module's traces it matches W-TinyLFU within about two points on
 // stable Zipf and scan workloads, but hits 9-39% where W-TinyLFU hits
 // 36-65% on a working set that shifts, and 0% on a loop larger than the
-// cache (W-TinyLFU: 7-46%). Where
+// cache (W-TinyLFU: 7-48%). Where
 // popularity shifts, set Options.Policy to [WTinyLFU]: new entries enter
 // a small LRU window; an entry leaving the window is admitted to the main
 // space (a segmented LRU) only if a count-min sketch,
 // whose counts halve periodically, estimates it is used more often than
 // the main space's next victim. The window size follows the hit rate by
 // hill climbing. Its hit ratio on the traces of the bench module is
-// within about a point of otter's on Zipf, scan and shifting workloads;
-// on a loop larger than the cache it trails otter by 2 to 6 points at the
-// larger sizes, where halving the sketch's counts lets fresh candidates
-// displace entries of the loop.
+// within a point of otter's on every one (Zipf, scan, shifting and loop).
 // Under WTinyLFU, Gets reach the policy through small lossy buffers
-// applied when the lock is free, so eviction is approximate, the new key
-// itself may be the one evicted (counted in Evictions), and AccessCount
-// still counts every Get exactly. Expired entries still go first.
+// applied when the lock is free (a goroutine keeps to one buffer, so that
+// its reads arrive in order: the LRU lists rely on it), so eviction is
+// approximate, the new key itself may be the one evicted (counted in
+// Evictions), and AccessCount still counts every Get exactly. Expired
+// entries still go first.
 //
 // # Expiry
 //

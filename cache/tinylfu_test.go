@@ -3,6 +3,7 @@ package cache
 import (
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -106,4 +107,70 @@ func TestHugeMaxSizeAllocatesLazily(t *testing.T) {
 		}
 		runtime.KeepAlive(c)
 	}
+}
+
+// TestWTinyLFUReadsKeepOrder checks that one goroutine's reads reach the
+// policy in the order they happened: the window's recency list must list
+// the keys exactly as read, most recent first. (Reads spread over the
+// stripes at random arrived shuffled.)
+func TestWTinyLFUReadsKeepOrder(t *testing.T) {
+	// A GC could move the stack, and with it the goroutine's stripe,
+	// mid-sequence; nothing here allocates, but rule it out.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	c := New[int, int](Options{MaxSize: 1000, DefaultTTL: NoExpiration, Policy: WTinyLFU})
+	const n = 200
+	for k := range n {
+		c.Put(k, k, DefaultTTL) // below MaxSize: all stay in the window
+	}
+	order := rand.New(rand.NewPCG(3, 4)).Perm(n)
+	for _, k := range order {
+		c.Get(k)
+	}
+	c.mu.Lock()
+	c.drainReads()
+	t1 := c.pol.(*tinyLFU[int, int])
+	var got []int
+	for i := t1.lists[inWindow].head; i >= 0; i = t1.nodes[i].next {
+		got = append(got, t1.nodes[i].e.key)
+	}
+	c.mu.Unlock()
+	if len(got) != n {
+		t.Fatalf("window holds %d entries, want %d", len(got), n)
+	}
+	for i, k := range got {
+		if want := order[n-1-i]; k != want {
+			t.Fatalf("window position %d (from the most recent) holds key %d, want %d: reads were applied out of order", i, k, want)
+		}
+	}
+}
+
+// TestWTinyLFUHoldsLoop replays a loop over twice as many keys as the
+// cache holds. LRU hits nothing; W-TinyLFU should keep about half of the
+// loop in its main space and hit on nearly every other access (Belady's
+// optimum is just under 50%). With reads applied out of order the main
+// space churned and the ratio stayed near 42%.
+func TestWTinyLFUHoldsLoop(t *testing.T) {
+	const keys, loops, warm = 2000, 60, 20
+	c := New[int, int](Options{MaxSize: keys / 2, DefaultTTL: NoExpiration, Policy: WTinyLFU})
+	hits, gets := 0, 0
+	for l := range loops {
+		for k := range keys {
+			_, ok := c.Get(k)
+			if !ok {
+				c.Put(k, k, DefaultTTL)
+			}
+			if l >= warm {
+				gets++
+				if ok {
+					hits++
+				}
+			}
+		}
+	}
+	ratio := float64(hits) / float64(gets)
+	t.Logf("hit ratio on a loop of %d keys through %d slots, after %d loops: %.3f", keys, keys/2, warm, ratio)
+	if ratio < 0.47 {
+		t.Errorf("hit ratio %.3f on a loop twice the cache's size, want at least 0.47", ratio)
+	}
+	checkInvariants(t, c)
 }
