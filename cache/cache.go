@@ -53,7 +53,8 @@ type Cache[K comparable, V any] struct {
 	loadErrors  atomic.Uint64
 	refreshes   atomic.Uint64
 
-	reads *readBuffer[K, V] // WTinyLFU only: accesses waiting for mu
+	reads  *readBuffer[K, V]    // WTinyLFU only: accesses waiting for mu
+	counts *pendingCounts[K, V] // access counts not yet added to their entries; nil with one P
 
 	wg        sync.WaitGroup // background loads
 	closeCtx  context.Context
@@ -79,11 +80,12 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 	for i := range c.shards {
 		c.shards[i].t = newTable[K, V]()
 	}
+	c.counts = newPendingCounts[K, V]()
 	if c.cfg.policy == WTinyLFU {
 		c.pol = newTinyLFU[K, V](c.cfg.maxSize)
 		c.reads = newReadBuffer[K, V]()
 	} else {
-		c.pol = newLFUHeap[K, V](c.cfg.maxSize)
+		c.pol = newLFUHeap(c.cfg.maxSize, c.hitsOf)
 	}
 	if c.cfg.maxBytes > 0 {
 		c.weights = make(map[*entry[K, V]]int32)
@@ -102,7 +104,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 	sh.mu.RLock()
 	e := sh.t.get(h, key)
 	if e != nil && !e.neg() && (e.expires == 0 || c.clock.nano() < e.expires) {
-		e.hits.Add(1)
+		c.countHit(e)
 		v := e.value
 		sh.mu.RUnlock()
 		sh.hits.Add(1)
@@ -181,6 +183,7 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		}
 		sh.mu.Lock()
 		e.value, e.created, e.expires = value, created, exp
+		c.takePending(e, false)
 		e.hits.Store(hits)
 		sh.mu.Unlock()
 		c.pol.update(e)
@@ -361,7 +364,7 @@ func (c *Cache[K, V]) Peek(key K) (Entry[V], bool) {
 	if e == nil || e.neg() || e.expiredAt(now) {
 		return Entry[V]{}, false
 	}
-	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: e.hits.Load()}
+	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: c.hitsOf(e)}
 	if e.expires != 0 {
 		out.ExpiresAt = toTime(e.expires, loc)
 	}
@@ -403,6 +406,7 @@ func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
 			})
 		}
 	}
+	c.clearPending()
 }
 
 // weigh returns the weight of an entry, clamped to [0, MaxInt32].

@@ -75,10 +75,13 @@ type lfuHeap[K comparable, V any] struct {
 	seq    uint32 // last write order handed out
 	seqMax uint32 // renumber when seq reaches it (a variable for tests)
 	max    int    // capacity the slots grow to, at most
+	// hits returns an entry's exact access count (Cache.hitsOf, which
+	// first adds the counts still pending in the stripes).
+	hits func(*entry[K, V]) uint64
 }
 
-func newLFUHeap[K comparable, V any](maxSize int) *lfuHeap[K, V] {
-	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize}
+func newLFUHeap[K comparable, V any](maxSize int, hits func(*entry[K, V]) uint64) *lfuHeap[K, V] {
+	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize, hits: hits}
 }
 
 // nextSeq returns a write order above every one in the heap.
@@ -146,7 +149,7 @@ func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
 func (h *lfuHeap[K, V]) victim() *entry[K, V] {
 	for len(h.s) > 0 {
 		root := &h.s[0]
-		cur := recorded(root.e.hits.Load())
+		cur := recorded(h.hits(root.e))
 		if cur == root.key>>32 {
 			return root.e
 		}

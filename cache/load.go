@@ -74,7 +74,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 				sh.misses.Add(1)
 				return zero, ErrNotFound
 			}
-			e.hits.Add(1)
+			c.countHit(e)
 			v, exp := e.value, e.expires
 			sh.mu.RUnlock()
 			sh.hits.Add(1)

@@ -3,7 +3,6 @@ package cache
 import (
 	"math/rand/v2"
 	"sync"
-	"unsafe"
 )
 
 // Reads under WTinyLFU must reach the policy, which lives under Cache.mu,
@@ -60,20 +59,12 @@ func (c *Cache[K, V]) recordRead(e *entry[K, V]) {
 }
 
 // homeStripe picks a stripe from the address of the calling goroutine's
-// stack, as otter does; not from the key, or a hot key's reads would all
-// contend for one stripe, and not at random per read, or a goroutine's
-// reads would reach the policy shuffled (by up to 16×32 reads) when its
-// LRU lists depend on their order: on a loop twice the cache's size,
-// shuffled reads cost W-TinyLFU 6 points of hit ratio. Goroutines running
-// at the same time mostly get different stripes.
-func homeStripe() uint32 {
-	var x byte
-	// The low 11 bits depend on the call depth, not on the goroutine
-	// (stacks are at least 2 KiB); a Fibonacci hash spreads the rest.
-	// Converting the address to an integer keeps x on the stack.
-	h := uint64(uintptr(unsafe.Pointer(&x))>>11) * 0x9e3779b97f4a7c15
-	return uint32(h >> (64 - readStripeBits))
-}
+// stack (stackHash), as otter does; not from the key, or a hot key's reads
+// would all contend for one stripe, and not at random per read, or a
+// goroutine's reads would reach the policy shuffled (by up to 16×32
+// reads) when its LRU lists depend on their order: on a loop twice the
+// cache's size, shuffled reads cost W-TinyLFU 6 points of hit ratio.
+func homeStripe() uint32 { return stackHash() >> (32 - readStripeBits) }
 
 // applyReads hands s's reads to the policy. The caller holds c.mu and s.mu.
 func (c *Cache[K, V]) applyReads(s *readStripe[K, V]) {

@@ -97,7 +97,7 @@ func (c *Cache[K, V]) Save(w io.Writer) error {
 	for i := range c.shards {
 		c.shards[i].t.all(func(e *entry[K, V]) bool {
 			if !e.neg() && !e.expiredAt(now) {
-				items = append(items, item{snapshotRecord[K, V]{e.key, e.value, e.created, e.expires, e.hits.Load()}, c.pol.order(e)})
+				items = append(items, item{snapshotRecord[K, V]{e.key, e.value, e.created, e.expires, c.hitsOf(e)}, c.pol.order(e)})
 			}
 			return true
 		})

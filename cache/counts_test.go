@@ -1,0 +1,134 @@
+package cache
+
+import (
+	"bytes"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// withProcs runs f with GOMAXPROCS at n, so that caches made in it count
+// accesses through the per-goroutine stripes whatever the machine.
+func withProcs(t *testing.T, n int, f func()) {
+	t.Helper()
+	old := runtime.GOMAXPROCS(n)
+	defer runtime.GOMAXPROCS(old)
+	f()
+}
+
+// Accesses counted in the stripes from many goroutines at once add up
+// exactly: no access is lost or counted twice, also when more keys than a
+// stripe has slots take the same slots in turn.
+func TestAccessCountsExactUnderConcurrency(t *testing.T) {
+	withProcs(t, 4, func() {
+		c := New[int, int](Options{MaxSize: 1000, DefaultTTL: NoExpiration})
+		if c.counts == nil {
+			t.Fatal("no stripes with GOMAXPROCS 4")
+		}
+		const keys, workers = 200, 8
+		for k := range keys {
+			c.Put(k, k, NoExpiration)
+		}
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for round := range 7 {
+					for k := range keys {
+						if k%7 >= round {
+							c.Get(k)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		var total uint64
+		for k := range keys {
+			e, ok := c.Peek(k)
+			want := uint64(workers * (k%7 + 1))
+			if !ok || e.AccessCount != want {
+				t.Fatalf("key %d: access count %d, want %d", k, e.AccessCount, want)
+			}
+			total += want
+		}
+		if s := c.Stats(); s.Hits != total {
+			t.Fatalf("%d hits counted, %d made", s.Hits, total)
+		}
+	})
+}
+
+// What the stripes hold counts for eviction, is reset by an overwrite and
+// is saved.
+func TestPendingCountsAreExact(t *testing.T) {
+	withProcs(t, 4, func() {
+		t.Run("eviction sees them", func(t *testing.T) {
+			c := New[string, int](Options{MaxSize: 2, DefaultTTL: NoExpiration})
+			c.Put("a", 1, NoExpiration)
+			c.Put("b", 2, NoExpiration)
+			for range 3 {
+				c.Get("a") // pending in this goroutine's stripe
+			}
+			c.Put("c", 3, NoExpiration) // b has fewer accesses than a
+			if _, ok := c.Peek("a"); !ok {
+				t.Fatal("a, accessed 3 times, was evicted before b")
+			}
+			if _, ok := c.Peek("b"); ok {
+				t.Fatal("b survived")
+			}
+		})
+		t.Run("an overwrite resets them", func(t *testing.T) {
+			c := New[string, int](Options{MaxSize: 10, DefaultTTL: NoExpiration})
+			c.Put("a", 1, NoExpiration)
+			for range 5 {
+				c.Get("a")
+			}
+			c.Put("a", 2, NoExpiration)
+			if e, _ := c.Peek("a"); e.AccessCount != 0 {
+				t.Fatalf("access count %d after an overwrite", e.AccessCount)
+			}
+			c.Get("a")
+			if e, _ := c.Peek("a"); e.AccessCount != 1 {
+				t.Fatalf("access count %d after one more Get", e.AccessCount)
+			}
+		})
+		t.Run("Save writes them", func(t *testing.T) {
+			c := New[string, int](Options{MaxSize: 10, DefaultTTL: NoExpiration})
+			c.Put("a", 1, NoExpiration)
+			for range 3 {
+				c.Get("a")
+			}
+			var buf bytes.Buffer
+			if err := c.Save(&buf); err != nil {
+				t.Fatal(err)
+			}
+			d := New[string, int](Options{MaxSize: 10, DefaultTTL: NoExpiration})
+			if err := d.Load(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if e, _ := d.Peek("a"); e.AccessCount != 3 {
+				t.Fatalf("loaded access count %d, want 3", e.AccessCount)
+			}
+		})
+		t.Run("Clear drops them", func(t *testing.T) {
+			c := New[string, int](Options{MaxSize: 10, DefaultTTL: NoExpiration})
+			c.Put("a", 1, NoExpiration)
+			c.Get("a")
+			c.Clear()
+			for i := range c.counts.stripes {
+				for _, sl := range c.counts.stripes[i].slots {
+					if sl.e != nil {
+						t.Fatal("a stripe still holds an entry after Clear")
+					}
+				}
+			}
+		})
+	})
+}
+
+func TestOnePHasNoStripes(t *testing.T) {
+	withProcs(t, 1, func() {
+		if c := New[int, int](Options{}); c.counts != nil {
+			t.Fatal("stripes with GOMAXPROCS 1")
+		}
+	})
+}
