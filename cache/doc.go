@@ -34,8 +34,8 @@
 //
 // # Cost and memory
 //
-// Eviction costs O(log n), never a scan: access counts are exact atomic
-// counters on the entries, and a 4-ary min-heap on (count, write order) is
+// Eviction costs O(log n), never a scan: access counts are exact counters
+// on the entries, and a 4-ary min-heap on (count, write order) is
 // repaired lazily, since between two writes of an entry Gets only raise
 // its count; a second heap orders expiry times, so removing every expired
 // entry costs O(log n) per entry removed. A Put that evicts costs about
@@ -45,8 +45,12 @@
 //
 // Readers never take the cache-wide lock: keys are spread over 64 shards,
 // each an open-addressing table of entry pointers under a read-write lock
-// that Gets share, so Gets of different keys proceed in parallel and Gets
-// of one key only share an atomic counter. Writers serialize on one lock.
+// that Gets share, so Gets of different keys proceed in parallel. With more
+// than one P, a Get adds its access to a small table of pending counts of
+// its goroutine's stripe rather than to the entry, so the hottest keys'
+// counts do not bounce between cores; whatever reads a count (eviction,
+// Peek, Save) first moves the entry's pending counts into it, so counts
+// stay exact. Writers serialize on one lock.
 // Hits and updates of an existing key do not allocate; inserting a key
 // allocates its entry. For string keys and values the cache adds about 97
 // bytes per entry to the strings themselves (entry, heap slot, table slot).
