@@ -320,7 +320,13 @@ func (a *Agent) watchDesired(ctx context.Context) error {
 		return err
 	}
 	reconnects := l.nc.Stats().Reconnects
-	w, err := kv.Watch(ctx, a.cfg.ID)
+	// The watch gets its own context: nats.go keeps a goroutine per watch
+	// until the watch's context ends, so with the agent's context every
+	// re-watch (after each reconnect) left one behind for the agent's
+	// lifetime.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	w, err := kv.Watch(wctx, a.cfg.ID)
 	if err != nil {
 		return err
 	}
