@@ -184,7 +184,7 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		sh.mu.Lock()
 		e.value, e.created, e.expires = value, created, exp
 		c.takePending(e, false)
-		e.hits.Store(hits)
+		e.hits.Store(min(hits, countMask))
 		sh.mu.Unlock()
 		c.pol.update(e)
 		c.exp.set(e)
@@ -210,7 +210,7 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		created = negMark
 	}
 	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, idx: -1, expIdx: -1}
-	e.hits.Store(hits)
+	e.hits.Store(min(hits, countMask))
 	sh.mu.Lock()
 	sh.t.insert(h, e, c.hash)
 	sh.mu.Unlock()

@@ -20,7 +20,14 @@ import (
 // reads a count (the eviction heap, Peek, Save) first flushes the entry's
 // pending counts into it, and an overwrite discards them with the count.
 // A reader never waits: when its stripe is busy it adds to the entry
-// directly.
+// directly. The top byte of entry.hits counts the slots holding the entry,
+// so reading the count of an entry no slot holds (a cold entry, such as
+// the eviction heap's usual victim) takes no stripe lock.
+
+const (
+	holderOne = 1 << 56       // one slot holding the entry, in entry.hits
+	countMask = holderOne - 1 // the access count, in entry.hits
+)
 
 const countSlots = 64 // per stripe, direct-mapped by entry address
 
@@ -48,8 +55,8 @@ func newPendingCounts[K comparable, V any]() *pendingCounts[K, V] {
 		return nil
 	}
 	bits := uint32(1)
-	for 1<<bits < 4*p && bits < 6 {
-		bits++ // 4 per P: two running readers rarely share a stripe
+	for 1<<bits < 2*p && bits < 6 {
+		bits++ // 2 per P: few running readers share a stripe, few locks to flush
 	}
 	return &pendingCounts[K, V]{stripes: make([]countStripe[K, V], 1<<bits), shift: 32 - bits}
 }
@@ -74,8 +81,9 @@ func (c *Cache[K, V]) countHit(e *entry[K, V]) {
 	sl := &s.slots[slotOf(e)]
 	if sl.e != e {
 		if sl.e != nil {
-			sl.e.hits.Add(sl.n)
+			sl.e.hits.Add(sl.n - holderOne) // its counts, and one holder less
 		}
+		e.hits.Add(holderOne)
 		sl.e, sl.n = e, 0
 	}
 	sl.n++
@@ -84,15 +92,18 @@ func (c *Cache[K, V]) countHit(e *entry[K, V]) {
 
 // hitsOf returns e's exact access count, moving its pending counts into it.
 func (c *Cache[K, V]) hitsOf(e *entry[K, V]) uint64 {
+	if h := e.hits.Load(); h < holderOne {
+		return h
+	}
 	c.takePending(e, true)
-	return e.hits.Load()
+	return e.hits.Load() & countMask
 }
 
 // takePending empties e's pending counts, adding them to e when keep is
 // set and dropping them otherwise (an overwrite resets the count).
 func (c *Cache[K, V]) takePending(e *entry[K, V], keep bool) {
 	pc := c.counts
-	if pc == nil {
+	if pc == nil || e.hits.Load() < holderOne {
 		return
 	}
 	i := slotOf(e)
@@ -100,9 +111,11 @@ func (c *Cache[K, V]) takePending(e *entry[K, V], keep bool) {
 		s := &pc.stripes[j]
 		s.mu.Lock()
 		if sl := &s.slots[i]; sl.e == e {
+			n := uint64(0)
 			if keep {
-				e.hits.Add(sl.n)
+				n = sl.n
 			}
+			e.hits.Add(n - holderOne)
 			sl.e, sl.n = nil, 0
 		}
 		s.mu.Unlock()
@@ -111,6 +124,8 @@ func (c *Cache[K, V]) takePending(e *entry[K, V], keep bool) {
 
 // clearPending drops every pending count (Clear and Load replace every
 // entry, and the stripes would otherwise keep the old ones reachable).
+// The dropped entries' holder counts are left as they are: they are no
+// longer in the cache.
 func (c *Cache[K, V]) clearPending() {
 	if c.counts == nil {
 		return

@@ -50,6 +50,9 @@ func TestAccessCountsExactUnderConcurrency(t *testing.T) {
 				t.Fatalf("key %d: access count %d, want %d", k, e.AccessCount, want)
 			}
 			total += want
+			if h := c.lookup(k).hits.Load(); h >= holderOne {
+				t.Fatalf("key %d: %d slots still hold it after Peek", k, h>>56)
+			}
 		}
 		if s := c.Stats(); s.Hits != total {
 			t.Fatalf("%d hits counted, %d made", s.Hits, total)

@@ -117,14 +117,14 @@ func (h *lfuHeap[K, V]) insert(e *entry[K, V]) {
 		h.s = slices.Grow(h.s, n-len(h.s))
 	}
 	seq := h.nextSeq()
-	h.s = append(h.s, lfuSlot[K, V]{e: e, key: recorded(e.hits.Load())<<32 | seq})
+	h.s = append(h.s, lfuSlot[K, V]{e: e, key: recorded(e.hits.Load()&countMask)<<32 | seq})
 	h.up(len(h.s) - 1)
 }
 
 func (h *lfuHeap[K, V]) update(e *entry[K, V]) {
 	seq := h.nextSeq()
 	i := int(e.idx)
-	h.s[i].key = recorded(e.hits.Load())<<32 | seq
+	h.s[i].key = recorded(e.hits.Load()&countMask)<<32 | seq
 	h.fix(i)
 }
 
