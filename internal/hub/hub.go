@@ -180,6 +180,7 @@ type Hub struct {
 
 type hubStats struct {
 	heartbeats, stale, stateApplied, stateDuplicate, stateGap, metricDeltas, metricDuplicate atomic.Uint64
+
 	consumerRestarts atomic.Uint64 // stream consumers replaced by superviseConsumer
 }
 
