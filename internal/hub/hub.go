@@ -408,7 +408,7 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		return fmt.Errorf("hub: stream %s info: %w", wire.StreamName, err)
 	}
 	h.streamCreated = si.Created
-	var consCfg jetstream.OrderedConsumerConfig
+	start := uint64(0) // the stream sequence to consume from; 0: its first message
 	if h.cfg.CheckpointInterval >= 0 {
 		kv, err := js.CreateOrUpdateKeyValue(setupCtx, jetstream.KeyValueConfig{
 			Bucket:      wire.CheckpointBucket,
@@ -422,18 +422,13 @@ func (h *Hub) startStreams(ctx, runCtx context.Context) error {
 		}
 		h.checkpoints = newCheckpointStore(kv, h.cfg.Name)
 		if seq := h.restoreCheckpoint(setupCtx, si); seq > 0 {
-			consCfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-			consCfg.OptStartSeq = seq + 1
+			start = seq + 1
 		}
 		every := h.cfg.CheckpointInterval
 		if every == 0 {
 			every = time.Minute
 		}
 		h.wg.Go(func() { h.checkpointLoop(runCtx, every) })
-	}
-	start := uint64(0)
-	if consCfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy {
-		start = consCfg.OptStartSeq
 	}
 	if err := h.consumeFrom(setupCtx, start); err != nil {
 		return err
@@ -479,9 +474,9 @@ func (h *Hub) consumeFrom(ctx context.Context, start uint64) error {
 	return nil
 }
 
-// superviseConsumer compares the stream with what the hub applied every
-// consumerCheckEvery (Config.consumerCheckEvery in tests) and replaces a
-// consumer after consumerStallChecks checks in a row without progress.
+// How often superviseConsumer compares the stream with what the hub
+// applied (Config.consumerCheckEvery in tests), and after how many checks
+// in a row without progress it replaces the consumer.
 const (
 	consumerCheckEvery  = 2 * time.Second
 	consumerStallChecks = 3
@@ -513,18 +508,12 @@ func (h *Hub) superviseConsumer(ctx context.Context) {
 		case <-t.C:
 		}
 		ictx, cancel := context.WithTimeout(ctx, every)
-		s, err := h.js.Stream(ictx, wire.StreamName)
-		var tail uint64
-		if err == nil {
-			var si *jetstream.StreamInfo
-			if si, err = s.Info(ictx); err == nil {
-				tail = si.State.LastSeq
-			}
-		}
+		s, err := h.js.Stream(ictx, wire.StreamName) // one stream info request
 		cancel()
 		if err != nil {
 			continue // the server is away; the consumer cannot do better
 		}
+		tail := s.CachedInfo().State.LastSeq
 		h.applyMu.Lock()
 		applied := h.appliedSeq
 		h.applyMu.Unlock()
@@ -543,10 +532,8 @@ func (h *Hub) superviseConsumer(ctx context.Context) {
 		old.Stop()
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := h.consumeFrom(rctx, applied+1); err != nil {
+			// h.cc is still the stopped one: replaced at the next stall.
 			h.log.Warn("stream consumer not replaced; trying again", "err", err)
-			h.consMu.Lock()
-			h.cc = old // stopped; replaced at the next stall
-			h.consMu.Unlock()
 		} else {
 			h.stats.consumerRestarts.Add(1)
 		}
