@@ -55,7 +55,7 @@ import (
 // By default it runs 200 agents for 15 s, for CI. EDGEINFRA_SOAK=5m runs for
 // that long with 2,000 agents; EDGEINFRA_SOAK_AGENTS sets the fleet size,
 // EDGEINFRA_SOAK_DIR where the data dirs go (default: the test's temporary
-// directory), EDGEINFRA_SOAK_PROFILE a directory for heap profiles taken
+// directory), EDGEINFRA_SOAK_PROFILE a directory for heap and goroutine profiles taken
 // after a GC at the first sample, half way and at the end of the load (compare them
 // with go tool pprof -diff_base). The over-time table is printed with -v.
 // Results: bench/results/soak.md.
@@ -228,7 +228,7 @@ func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, 
 		case <-ctx.Done():
 			if profileDir != "" {
 				runtime.GC()
-				writeHeapProfile(b, profileDir, "end")
+				writeProfiles(b, profileDir, "end")
 			}
 			return out
 		case <-t.C:
@@ -250,10 +250,10 @@ func sampleSoak(ctx context.Context, b *testing.B, f *soakFleet, d *soakDriver, 
 		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		metrics.Read(live)
 		if profileDir != "" && len(out) == 0 {
-			writeHeapProfile(b, profileDir, "start")
+			writeProfiles(b, profileDir, "start")
 		}
 		if profileDir != "" && !halfWritten && now.Sub(start) >= half {
-			writeHeapProfile(b, profileDir, "half")
+			writeProfiles(b, profileDir, "half")
 			halfWritten = true
 		}
 		crashed, faulted := f.down()
@@ -279,10 +279,10 @@ func loadAvg() float64 {
 	return v
 }
 
-// writeHeapProfile writes the heap profile as of the last GC to
+// writeProfiles writes the heap profile as of the last GC to
 // dir/soak-<name>.heap.pprof, and the goroutines to
 // dir/soak-<name>.goroutine.pprof.
-func writeHeapProfile(b *testing.B, dir, name string) {
+func writeProfiles(b *testing.B, dir, name string) {
 	for _, kind := range []string{"heap", "goroutine"} {
 		path := filepath.Join(dir, "soak-"+name+"."+kind+".pprof")
 		fh, err := os.Create(path)

@@ -29,7 +29,10 @@ const (
 	countMask = holderOne - 1 // the access count, in entry.hits
 )
 
-const countSlots = 64 // per stripe, direct-mapped by entry address
+const (
+	countSlotBits = 6
+	countSlots    = 1 << countSlotBits // per stripe, direct-mapped by entry address
+)
 
 type countSlot[K comparable, V any] struct {
 	e *entry[K, V]
@@ -62,7 +65,7 @@ func newPendingCounts[K comparable, V any]() *pendingCounts[K, V] {
 }
 
 func slotOf[K comparable, V any](e *entry[K, V]) uint64 {
-	return (uint64(uintptr(unsafe.Pointer(e))) * 0x9e3779b97f4a7c15) >> (64 - 6)
+	return (uint64(uintptr(unsafe.Pointer(e))) * 0x9e3779b97f4a7c15) >> (64 - countSlotBits)
 }
 
 // countHit counts one access to e. The caller holds e's shard read lock,
