@@ -9,21 +9,13 @@ import (
 	"time"
 )
 
-// shardCount is the number of map shards. Readers of different shards never
-// touch the same lock, and readers of one shard share a read lock.
+// shardCount is the number of tables the key space is split into, so that
+// growing one rehashes a 64th of the entries.
 const shardCount = 64
 
-// shard is one part of the key space. Its lock guards the table and the
-// values of its entries against readers; every writer also holds Cache.mu.
-// It takes 128 bytes: the first cache line holds what every Get writes
-// (the lock's reader count and the hit counter), the second the table,
-// which only writers change.
+// shard is one part of the key space; see readers.go for its locking.
 type shard[K comparable, V any] struct {
-	mu     sync.RWMutex
-	hits   atomic.Uint64
-	misses atomic.Uint64
-	_      [64 - 40]byte
-	t      table[K, V]
+	t table[K, V]
 }
 
 // Cache is a bounded, expiring key-value cache; see the package
@@ -36,7 +28,7 @@ type Cache[K comparable, V any] struct {
 	seed   maphash.Seed
 	shards [shardCount]shard[K, V]
 
-	mu          sync.Mutex // guards the fields below and every write to a shard
+	mu          sync.Mutex // guards the fields below and every write to a shard or entry
 	pol         policy[K, V]
 	exp         expHeap[K, V]
 	bytes       int64
@@ -53,8 +45,18 @@ type Cache[K comparable, V any] struct {
 	loadErrors  atomic.Uint64
 	refreshes   atomic.Uint64
 
-	reads  *readBuffer[K, V]    // WTinyLFU only: accesses waiting for mu
-	counts *pendingCounts[K, V] // access counts not yet added to their entries; nil with one P
+	reads *readBuffer[K, V] // WTinyLFU only: accesses waiting for mu
+	locks locks[K, V]       // the striped reader lock (readers.go)
+
+	// Overwrites without mu (writes.go).
+	fastWrites bool                // ExactLFU without a byte budget
+	dirty      []dirtyBuffer[K, V] // per group
+	draining   []dirtyRecord[K, V] // a group's records being applied; guarded by mu
+	dirtyMask  atomic.Uint64       // groups with records waiting
+	fastOff    atomic.Bool         // set by quiesce
+	loading    atomic.Int64        // len(loads)
+	wseq       atomic.Uint64       // writes made: the ExactLFU write order
+	seqLimit   atomic.Uint64       // no fast write at or past this write order
 
 	wg        sync.WaitGroup // background loads
 	closeCtx  context.Context
@@ -80,12 +82,16 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 	for i := range c.shards {
 		c.shards[i].t = newTable[K, V]()
 	}
-	c.counts = newPendingCounts[K, V]()
+	c.locks = newLocks[K, V]()
+	c.newDirty()
 	if c.cfg.policy == WTinyLFU {
 		c.pol = newTinyLFU[K, V](c.cfg.maxSize)
 		c.reads = newReadBuffer[K, V]()
 	} else {
-		c.pol = newLFUHeap(c.cfg.maxSize, c.hitsOf)
+		h := newLFUHeap(c.cfg.maxSize, c.hitsOf, &c.wseq)
+		c.pol = h
+		c.seqLimit.Store(h.base + h.seqMax/2)
+		c.fastWrites = c.cfg.maxBytes == 0
 	}
 	if c.cfg.maxBytes > 0 {
 		c.weights = make(map[*entry[K, V]]int32)
@@ -101,21 +107,22 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
-	sh.mu.RLock()
+	l := c.reader(c.groupOf(h))
+	l.mu.Lock()
 	e := sh.t.get(h, key)
 	if e != nil && !e.neg() && (e.expires == 0 || c.clock.nano() < e.expires) {
-		c.countHit(e)
+		c.countHit(l, e)
 		v := e.value
-		sh.mu.RUnlock()
-		sh.hits.Add(1)
+		l.mu.Unlock()
 		if c.reads != nil {
 			c.recordRead(e)
 		}
 		return v, true
 	}
-	sh.mu.RUnlock()
-	sh.misses.Add(1)
-	if e != nil && e.expires != 0 {
+	l.misses++
+	expires := e != nil && e.expires != 0
+	l.mu.Unlock()
+	if expires {
 		c.expire(key, e)
 	}
 	var zero V
@@ -128,8 +135,7 @@ func (c *Cache[K, V]) expire(key K, e *entry[K, V]) {
 	var r removals[K, V]
 	c.mu.Lock()
 	now := c.clock.nano()
-	if c.lookup(key) == e && e.expiredAt(now-c.cfg.staleFor) {
-		c.removeLocked(e, Expired, &r)
+	if c.lookup(key) == e && c.removeIf(e, Expired, removeExpired, now-c.cfg.staleFor, &r) {
 		c.expirations++
 	}
 	c.mu.Unlock()
@@ -151,7 +157,12 @@ func (c *Cache[K, V]) Put(key K, value V, ttl time.Duration) {
 	now := c.clock.nano()
 	exp := c.expiresAt(now, ttl)
 	var r removals[K, V]
+	if c.putFast(c.hash(key), key, value, now, exp, &r) {
+		c.notify(&r)
+		return
+	}
 	c.mu.Lock()
+	c.drainDirty() // a full buffer sent us here
 	c.supersede(key)
 	c.setLocked(key, value, now, now, exp, w, false, 0, &r)
 	c.mu.Unlock()
@@ -162,8 +173,10 @@ func (c *Cache[K, V]) Put(key K, value V, ttl time.Duration) {
 // created and hits are the entry's write time and starting access count
 // (now and 0 but for Load).
 func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32, neg bool, hits uint64, r *removals[K, V]) {
+	c.renumberIfDue()
 	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
+	g := c.groupOf(h)
 	e := sh.t.get(h, key)
 	if c.cfg.maxBytes > 0 && int64(w) > c.cfg.maxBytes {
 		// Heavier than the whole budget: never stored.
@@ -177,17 +190,17 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 		return
 	}
 	if e != nil {
-		old, oldNeg := e.value, e.neg()
 		if neg {
 			created = negMark
 		}
-		sh.mu.Lock()
+		c.lockGroup(g)
+		old, oldNeg := e.value, e.neg()
 		e.value, e.created, e.expires = value, created, exp
-		c.takePending(e, false)
+		c.takePending(e, g, false)
 		e.hits.Store(min(hits, countMask))
-		sh.mu.Unlock()
 		c.pol.update(e)
 		c.exp.set(e)
+		c.unlockGroup(g)
 		c.setWeight(e, w)
 		if !oldNeg {
 			c.removed(r, key, old, Replaced)
@@ -211,11 +224,11 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 	}
 	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, idx: -1, expIdx: -1}
 	e.hits.Store(min(hits, countMask))
-	sh.mu.Lock()
+	c.lockGroup(g)
 	sh.t.insert(h, e, c.hash)
-	sh.mu.Unlock()
-	c.pol.insert(e)
+	c.pol.insert(e) // before an overwrite without c.mu can change e
 	c.exp.set(e)
+	c.unlockGroup(g)
 	c.n++
 	c.setWeight(e, w)
 	if !admitFirst {
@@ -234,18 +247,55 @@ func (c *Cache[K, V]) makeRoom(now int64, slots int, w int64, r *removals[K, V])
 	if !c.over(slots, w) {
 		return
 	}
-	for e := c.exp.min(); e != nil && e.expiredAt(now); e = c.exp.min() {
-		c.removeLocked(e, Expired, r)
-		c.expirations++
-	}
-	for c.over(slots, w) {
+	c.expireAll(now, r)
+	quiet := false
+	for tries := 0; c.over(slots, w); tries++ {
+		if tries == 2 {
+			// Overwrites keep hitting the victims' groups: stop them.
+			c.quiesce()
+			quiet = true
+		} else {
+			c.drainDirty()
+		}
 		v := c.pol.victim()
 		if v == nil {
-			return
+			break
 		}
-		c.removeLocked(v, Evicted, r)
-		c.evictions++
+		if c.removeIf(v, Evicted, removeClean, 0, r) {
+			c.evictions++
+			tries = -1
+		}
 	}
+	if quiet {
+		c.resume()
+	}
+}
+
+// expireAll removes every entry expired at now and returns how many.
+func (c *Cache[K, V]) expireAll(now int64, r *removals[K, V]) int {
+	n := 0
+	quiet := false
+	for tries := 0; ; tries++ {
+		if tries == 2 {
+			c.quiesce()
+			quiet = true
+		} else {
+			c.drainDirty()
+		}
+		e := c.exp.min()
+		if e == nil || c.exp.s[0].at > now {
+			break
+		}
+		if c.removeIf(e, Expired, removeClean, 0, r) {
+			c.expirations++
+			n++
+			tries = -1
+		}
+	}
+	if quiet {
+		c.resume()
+	}
+	return n
 }
 
 func (c *Cache[K, V]) over(slots int, w int64) bool {
@@ -255,11 +305,29 @@ func (c *Cache[K, V]) over(slots int, w int64) bool {
 
 // removeLocked takes e out of the cache.
 func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *removals[K, V]) {
+	c.removeIf(e, cause, removeAlways, 0, r)
+}
+
+// A removal's condition, checked under the locks of the entry's group.
+const (
+	removeAlways  = iota
+	removeClean   // the group has no overwrite waiting for the heaps, which chose e
+	removeExpired // e is expired at the time given
+)
+
+// removeIf takes e out of the cache if cond holds and reports whether it
+// did. The caller holds c.mu and no lock of any group.
+func (c *Cache[K, V]) removeIf(e *entry[K, V], cause RemovalCause, cond int, at int64, r *removals[K, V]) bool {
 	h := c.hash(e.key)
-	sh := &c.shards[h&(shardCount-1)]
-	sh.mu.Lock()
-	sh.t.remove(h, e)
-	sh.mu.Unlock()
+	g := c.groupOf(h)
+	c.lockGroup(g)
+	if cond == removeClean && !c.clean(g) || cond == removeExpired && !e.expiredAt(at) {
+		c.unlockGroup(g)
+		return false
+	}
+	c.shards[h&(shardCount-1)].t.remove(h, e)
+	c.unlockGroup(g)
+	// No writer can reach e now: its fields are c.mu's to read.
 	c.pol.remove(e)
 	c.exp.remove(e)
 	c.n--
@@ -268,6 +336,7 @@ func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *remova
 	if !e.neg() {
 		c.removed(r, e.key, e.value, cause)
 	}
+	return true
 }
 
 // setWeight records e's weight (0 when e leaves the cache) in c.bytes.
@@ -330,14 +399,8 @@ func (c *Cache[K, V]) Clear() int {
 // and returns how many it removed. It costs O(log n) per entry removed.
 func (c *Cache[K, V]) PurgeExpired() int {
 	var r removals[K, V]
-	n := 0
 	c.mu.Lock()
-	now := c.clock.nano() - c.cfg.staleFor
-	for e := c.exp.min(); e != nil && e.expiredAt(now); e = c.exp.min() {
-		c.removeLocked(e, Expired, &r)
-		c.expirations++
-		n++
-	}
+	n := c.expireAll(c.clock.nano()-c.cfg.staleFor, &r)
 	c.mu.Unlock()
 	c.notify(&r)
 	return n
@@ -353,18 +416,19 @@ type Entry[V any] struct {
 
 // Peek returns a copy of key's live entry without counting an access or
 // changing the statistics. An expired entry is reported absent and left
-// in place.
+// in place. It waits for writers, not for readers.
 func (c *Cache[K, V]) Peek(key K) (Entry[V], bool) {
-	h := c.hash(key)
-	sh := &c.shards[h&(shardCount-1)]
 	now, loc := c.clock.nowLoc()
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	e := sh.t.get(h, key)
+	h := c.hash(key)
+	g := c.groupOf(h)
+	c.lockGroup(g)
+	defer c.unlockGroup(g)
+	e := c.shards[h&(shardCount-1)].t.get(h, key)
 	if e == nil || e.neg() || e.expiredAt(now) {
 		return Entry[V]{}, false
 	}
-	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: c.hitsOf(e)}
+	c.takePending(e, g, true)
+	out := Entry[V]{Value: e.value, CreatedAt: toTime(e.created, loc), AccessCount: e.hits.Load() & countMask}
 	if e.expires != 0 {
 		out.ExpiresAt = toTime(e.expires, loc)
 	}
@@ -391,14 +455,23 @@ func (c *Cache[K, V]) lookup(key K) *entry[K, V] {
 // the entries it held as Cleared. The caller holds c.mu and then calls
 // resetLocked.
 func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
+	old := make([]table[K, V], len(c.shards))
+	c.lockAll()
 	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		old := sh.t
-		sh.t = newTable[K, V]()
-		sh.mu.Unlock()
-		if c.hooks.OnEvict != nil {
-			old.all(func(e *entry[K, V]) bool {
+		old[i] = c.shards[i].t
+		c.shards[i].t = newTable[K, V]()
+	}
+	c.clearPending()
+	for i := range c.dirty {
+		d := &c.dirty[i]
+		clear(d.recs)
+		d.recs = d.recs[:0]
+	}
+	c.dirtyMask.Store(0)
+	c.unlockAll()
+	if c.hooks.OnEvict != nil {
+		for _, t := range old {
+			t.all(func(e *entry[K, V]) bool {
 				if !e.neg() {
 					c.removed(r, e.key, e.value, Cleared)
 				}
@@ -406,7 +479,6 @@ func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
 			})
 		}
 	}
-	c.clearPending()
 }
 
 // weigh returns the weight of an entry, clamped to [0, MaxInt32].

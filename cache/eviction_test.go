@@ -152,7 +152,7 @@ func testEvictionMatchesReference(t *testing.T, seqMax uint32) {
 	clk := newFakeClock()
 	const max = 16
 	c := New[int, int](Options{MaxSize: max, Now: clk.Now})
-	c.pol.(*lfuHeap[int, int]).seqMax = seqMax
+	c.setSeqMax(uint64(seqMax))
 	model := map[int]*ref{}
 	seq := 0
 	rnd := uint64(42)

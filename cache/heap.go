@@ -71,30 +71,25 @@ func recorded(hits uint64) uint64 { return min(hits, maxRecorded) }
 // by the Gets that raised the count. Counts beyond 2^32-1 compare equal
 // (write order decides among them).
 type lfuHeap[K comparable, V any] struct {
-	s      []lfuSlot[K, V]
-	seq    uint32 // last write order handed out
-	seqMax uint32 // renumber when seq reaches it (a variable for tests)
+	s []lfuSlot[K, V]
+	// wseq counts writes, overwrites without Cache.mu included (see
+	// writes.go); write order w is filed as w - base, in 32 bits.
+	wseq   *atomic.Uint64
+	base   uint64
+	seqMax uint64 // renumber when w - base reaches half of it (a variable for tests)
 	max    int    // capacity the slots grow to, at most
 	// hits returns an entry's exact access count (Cache.hitsOf, which
 	// first adds the counts still pending in the stripes).
 	hits func(*entry[K, V]) uint64
 }
 
-func newLFUHeap[K comparable, V any](maxSize int, hits func(*entry[K, V]) uint64) *lfuHeap[K, V] {
-	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize, hits: hits}
-}
-
-// nextSeq returns a write order above every one in the heap.
-func (h *lfuHeap[K, V]) nextSeq() uint64 {
-	if h.seq >= h.seqMax {
-		h.renumber()
-	}
-	h.seq++
-	return uint64(h.seq)
+func newLFUHeap[K comparable, V any](maxSize int, hits func(*entry[K, V]) uint64, wseq *atomic.Uint64) *lfuHeap[K, V] {
+	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize, hits: hits, wseq: wseq}
 }
 
 // renumber rewrites the write orders as 1..n keeping their order, which
-// keeps the heap valid. It runs once per 2^32 writes.
+// keeps the heap valid, and moves base so that the next write files as
+// n+1. It runs once per 2^31 writes, with no write in flight.
 func (h *lfuHeap[K, V]) renumber() {
 	idx := make([]int32, len(h.s))
 	for i := range idx {
@@ -106,7 +101,7 @@ func (h *lfuHeap[K, V]) renumber() {
 	for n, i := range idx {
 		h.s[i].key = h.s[i].key&^maxRecorded | uint64(n+1)
 	}
-	h.seq = uint32(len(idx))
+	h.base = h.wseq.Load() - uint64(len(idx))
 }
 
 func (h *lfuHeap[K, V]) insert(e *entry[K, V]) {
@@ -116,14 +111,19 @@ func (h *lfuHeap[K, V]) insert(e *entry[K, V]) {
 		n := max(min(2*cap(h.s), h.max), len(h.s)+1, 16)
 		h.s = slices.Grow(h.s, n-len(h.s))
 	}
-	seq := h.nextSeq()
+	seq := h.wseq.Add(1) - h.base
 	h.s = append(h.s, lfuSlot[K, V]{e: e, key: recorded(e.hits.Load()&countMask)<<32 | seq})
 	h.up(len(h.s) - 1)
 }
 
-func (h *lfuHeap[K, V]) update(e *entry[K, V]) {
-	seq := h.nextSeq()
+func (h *lfuHeap[K, V]) update(e *entry[K, V]) { h.file(e, h.wseq.Add(1)) }
+
+// file re-files e, written at write order w, with its current count. Its
+// records may arrive out of order (an overwrite's record drained after a
+// later write under Cache.mu), so the latest write order stays.
+func (h *lfuHeap[K, V]) file(e *entry[K, V], w uint64) {
 	i := int(e.idx)
+	seq := max(w-h.base, h.s[i].key&maxRecorded)
 	h.s[i].key = recorded(e.hits.Load()&countMask)<<32 | seq
 	h.fix(i)
 }

@@ -39,6 +39,8 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.quiesce() // the heaps take the overwrites made without c.mu
+	defer c.resume()
 	n := 0
 	for i := range c.shards {
 		c.shards[i].t.all(func(e *entry[K, V]) bool {
@@ -89,8 +91,8 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 			if i > 0 && s.key < h.s[(i-1)/heapArity].key {
 				t.Fatalf("heap order broken at %d", i)
 			}
-			if uint32(s.key) > h.seq || uint32(s.key) == 0 {
-				t.Fatalf("heap slot %d: write order %d outside 1..%d", i, uint32(s.key), h.seq)
+			if last := c.wseq.Load() - h.base; uint64(uint32(s.key)) > last || uint32(s.key) == 0 {
+				t.Fatalf("heap slot %d: write order %d outside 1..%d", i, uint32(s.key), last)
 			}
 		}
 	}
@@ -103,4 +105,14 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 			t.Fatalf("expiry heap order broken at %d", i)
 		}
 	}
+}
+
+// setSeqMax makes the ExactLFU heap renumber its write orders after
+// seqMax/2 writes instead of 2^31.
+func (c *Cache[K, V]) setSeqMax(seqMax uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.pol.(*lfuHeap[K, V])
+	h.seqMax = seqMax
+	c.seqLimit.Store(h.base + h.seqMax/2)
 }

@@ -65,19 +65,19 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 	}
 	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
-	sh.mu.RLock()
+	l := c.reader(c.groupOf(h))
+	l.mu.Lock()
 	if e := sh.t.get(h, key); e != nil {
 		now := c.clock.nano()
 		if !e.expiredAt(now) {
 			if e.neg() {
-				sh.mu.RUnlock()
-				sh.misses.Add(1)
+				l.misses++
+				l.mu.Unlock()
 				return zero, ErrNotFound
 			}
-			c.countHit(e)
+			c.countHit(l, e)
 			v, exp := e.value, e.expires
-			sh.mu.RUnlock()
-			sh.hits.Add(1)
+			l.mu.Unlock()
 			if c.reads != nil {
 				c.recordRead(e)
 			}
@@ -87,8 +87,8 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, load func(context.Co
 			return v, nil
 		}
 	}
-	sh.mu.RUnlock()
-	sh.misses.Add(1)
+	l.misses++
+	l.mu.Unlock()
 	return c.loadSlow(ctx, key, load)
 }
 
@@ -97,13 +97,19 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, key K, load func(context.Con
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
+	h := c.hash(key)
 	c.mu.Lock()
-	if e := c.lookup(key); e != nil && !e.expiredAt(c.clock.nano()) {
+	// A lock of the key's group, held from the lookup to the load's
+	// registration, orders both against an overwrite without c.mu.
+	l := c.reader(c.groupOf(h))
+	l.mu.Lock()
+	if e := c.shards[h&(shardCount-1)].t.get(h, key); e != nil && !e.expiredAt(c.clock.nano()) {
 		// Stored since the lookup above.
 		v, neg := e.value, e.neg()
 		if !neg {
 			e.hits.Add(1)
 		}
+		l.mu.Unlock()
 		c.mu.Unlock()
 		if neg {
 			return zero, ErrNotFound
@@ -114,7 +120,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, key K, load func(context.Con
 	inline := false
 	if ld == nil {
 		ld = &call[V]{done: make(chan struct{})}
-		c.loads[key] = ld
+		c.addLoad(key, ld)
 		if c.closed {
 			inline = true
 		} else {
@@ -122,6 +128,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, key K, load func(context.Con
 			go c.run(ctx, key, ld, load, true)
 		}
 	}
+	l.mu.Unlock()
 	c.mu.Unlock()
 	if inline {
 		c.run(ctx, key, ld, load, false)
@@ -146,7 +153,7 @@ func (c *Cache[K, V]) refresh(ctx context.Context, key K, load func(context.Cont
 		return
 	}
 	ld := &call[V]{done: make(chan struct{})}
-	c.loads[key] = ld
+	c.addLoad(key, ld)
 	c.wg.Add(1)
 	c.mu.Unlock()
 	c.refreshes.Add(1)
@@ -196,6 +203,7 @@ func (c *Cache[K, V]) complete(key K, ld *call[V], v V, err error) {
 	c.mu.Lock()
 	if c.loads[key] == ld {
 		delete(c.loads, key)
+		c.loading.Add(-1)
 	}
 	now := c.clock.nano()
 	switch {
@@ -206,15 +214,25 @@ func (c *Cache[K, V]) complete(key K, ld *call[V], v V, err error) {
 		var zero V
 		c.setLocked(key, zero, now, now, c.deadline(now, c.cfg.negativeTTL), 0, true, 0, &r)
 	default:
-		e := c.lookup(key)
+		h := c.hash(key)
+		l := c.reader(c.groupOf(h))
+		l.mu.Lock()
+		e := c.shards[h&(shardCount-1)].t.get(h, key)
 		if e != nil && !e.neg() && e.expiredAt(now) && !e.expiredAt(now-c.cfg.staleFor) {
 			v, err, ld.stale = e.value, nil, true
 		}
+		l.mu.Unlock()
 	}
 	ld.val, ld.err = v, err
 	c.mu.Unlock()
 	close(ld.done)
 	c.notify(&r)
+}
+
+// addLoad registers ld as key's load in flight. The caller holds c.mu.
+func (c *Cache[K, V]) addLoad(key K, ld *call[V]) {
+	c.loads[key] = ld
+	c.loading.Add(1) // overwrites take the slow path, which supersedes
 }
 
 // supersede marks key's load in flight, if any, as overridden by a write.

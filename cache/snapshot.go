@@ -16,6 +16,7 @@ import (
 // it copies one shard at a time under that shard's read lock and yields
 // with no lock held, so it sees each entry at most once, may or may not see
 // writes made during the iteration, and the loop body may call the cache.
+// It holds one shard's read lock at a time.
 // It counts no access and changes no statistics.
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
@@ -28,14 +29,15 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			sh := &c.shards[i]
 			now := c.clock.nano()
 			buf = buf[:0]
-			sh.mu.RLock()
+			l := c.reader(c.groupOf(uint64(i)))
+			l.mu.Lock()
 			sh.t.all(func(e *entry[K, V]) bool {
 				if !e.neg() && !e.expiredAt(now) {
 					buf = append(buf, kv{e.key, e.value})
 				}
 				return true
 			})
-			sh.mu.RUnlock()
+			l.mu.Unlock()
 			for _, p := range buf {
 				if !yield(p.k, p.v) {
 					return
@@ -92,6 +94,7 @@ func (c *Cache[K, V]) Save(w io.Writer) error {
 		seq uint64
 	}
 	c.mu.Lock()
+	c.quiesce() // overwrites wait: c.mu then guards every entry
 	now := c.clock.nano()
 	items := make([]item, 0, c.n)
 	for i := range c.shards {
@@ -102,6 +105,7 @@ func (c *Cache[K, V]) Save(w io.Writer) error {
 			return true
 		})
 	}
+	c.resume()
 	c.mu.Unlock()
 	slices.SortFunc(items, func(a, b item) int { return cmpUint64(a.seq, b.seq) })
 

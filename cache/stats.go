@@ -19,13 +19,11 @@ type Stats struct {
 	Bytes       int64  // sum of Hooks.Weigher over the entries; 0 without a Weigher
 }
 
-// Stats returns the current counters. It costs O(shards), not O(entries).
+// Stats returns the current counters. It costs O(GOMAXPROCS), not
+// O(entries).
 func (c *Cache[K, V]) Stats() Stats {
 	var s Stats
-	for i := range c.shards {
-		s.Hits += c.shards[i].hits.Load()
-		s.Misses += c.shards[i].misses.Load()
-	}
+	s.Hits, s.Misses = c.readerCounts()
 	if n := s.Hits + s.Misses; n > 0 {
 		s.HitRate = float64(s.Hits) / float64(n)
 	}

@@ -22,8 +22,8 @@ func withProcs(t *testing.T, n int, f func()) {
 func TestAccessCountsExactUnderConcurrency(t *testing.T) {
 	withProcs(t, 4, func() {
 		c := New[int, int](Options{MaxSize: 1000, DefaultTTL: NoExpiration})
-		if c.counts == nil {
-			t.Fatal("no stripes with GOMAXPROCS 4")
+		if c.stripes() < 2 {
+			t.Fatal("one reader stripe with GOMAXPROCS 4")
 		}
 		const keys, workers = 200, 8
 		for k := range keys {
@@ -117,8 +117,8 @@ func TestPendingCountsAreExact(t *testing.T) {
 			c.Put("a", 1, NoExpiration)
 			c.Get("a")
 			c.Clear()
-			for i := range c.counts.stripes {
-				for _, sl := range c.counts.stripes[i].slots {
+			for i := range c.locks.l {
+				for _, sl := range c.locks.l[i].slots {
 					if sl.e != nil {
 						t.Fatal("a stripe still holds an entry after Clear")
 					}
@@ -128,10 +128,13 @@ func TestPendingCountsAreExact(t *testing.T) {
 	})
 }
 
-func TestOnePHasNoStripes(t *testing.T) {
-	withProcs(t, 1, func() {
-		if c := New[int, int](Options{}); c.counts != nil {
-			t.Fatal("stripes with GOMAXPROCS 1")
-		}
-	})
+func TestReaderStripesFollowGOMAXPROCS(t *testing.T) {
+	for _, tc := range []struct{ procs, stripes int }{{1, 1}, {2, 4}, {3, 8}, {4, 8}, {8, 16}, {64, 16}} {
+		withProcs(t, tc.procs, func() {
+			c := New[int, int](Options{})
+			if int(c.stripes()) != tc.stripes || len(c.locks.l) != stripeLocks {
+				t.Errorf("GOMAXPROCS %d: %d stripes of %d locks, want %d of %d", tc.procs, c.stripes(), len(c.locks.l), tc.stripes, stripeLocks)
+			}
+		})
+	}
 }
