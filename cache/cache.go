@@ -16,6 +16,7 @@ const shardCount = 64
 // shard is one part of the key space; see readers.go for its locking.
 type shard[K comparable, V any] struct {
 	t table[K, V]
+	_ [64 - 24]byte // readers read the version of their shard only
 }
 
 // Cache is a bounded, expiring key-value cache; see the package
@@ -48,15 +49,19 @@ type Cache[K comparable, V any] struct {
 	reads *readBuffer[K, V] // WTinyLFU only: accesses waiting for mu
 	locks locks[K, V]       // the striped reader lock (readers.go)
 
-	// Overwrites without mu (writes.go).
-	fastWrites bool                // ExactLFU without a byte budget
+	// Overwrites without mu (writes.go). What every Put reads first
+	// shares a cache line with nothing every write changes.
+	_          [64]byte
+	fastWrites bool          // ExactLFU without a byte budget, more than one stripe
+	fastOff    atomic.Bool   // set by quiesce
+	loading    atomic.Int64  // len(loads)
+	seqLimit   atomic.Uint64 // no fast write at or past this write order
+	_          [64]byte
+	wseq       atomic.Uint64 // writes made: the ExactLFU write order
+	_          [56]byte
+	dirtyMask  atomic.Uint64       // groups with records waiting
 	dirty      []dirtyBuffer[K, V] // per group
 	draining   []dirtyRecord[K, V] // a group's records being applied; guarded by mu
-	dirtyMask  atomic.Uint64       // groups with records waiting
-	fastOff    atomic.Bool         // set by quiesce
-	loading    atomic.Int64        // len(loads)
-	wseq       atomic.Uint64       // writes made: the ExactLFU write order
-	seqLimit   atomic.Uint64       // no fast write at or past this write order
 
 	wg        sync.WaitGroup // background loads
 	closeCtx  context.Context
@@ -80,7 +85,7 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 		loads: make(map[K]*call[V]),
 	}
 	for i := range c.shards {
-		c.shards[i].t = newTable[K, V]()
+		c.shards[i].t.reset()
 	}
 	c.locks = newLocks[K, V]()
 	c.newDirty()
@@ -91,7 +96,8 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 		h := newLFUHeap(c.cfg.maxSize, c.hitsOf, &c.wseq)
 		c.pol = h
 		c.seqLimit.Store(h.base + h.seqMax/2)
-		c.fastWrites = c.cfg.maxBytes == 0
+		// With one stripe (one P) no other core could write meanwhile.
+		c.fastWrites = c.cfg.maxBytes == 0 && c.stripes() > 1
 	}
 	if c.cfg.maxBytes > 0 {
 		c.weights = make(map[*entry[K, V]]int32)
@@ -157,27 +163,32 @@ func (c *Cache[K, V]) Put(key K, value V, ttl time.Duration) {
 	now := c.clock.nano()
 	exp := c.expiresAt(now, ttl)
 	var r removals[K, V]
-	if c.putFast(c.hash(key), key, value, now, exp, &r) {
+	h := c.hash(key)
+	done, absent := c.putFast(h, key, value, now, exp, &r)
+	if done {
 		c.notify(&r)
 		return
 	}
+	var ne *entry[K, V]
+	if absent {
+		ne = new(entry[K, V]) // allocated before the lock, not under it
+	}
 	c.mu.Lock()
-	c.drainDirty() // a full buffer sent us here
+	c.drainDirty() // a full buffer may have sent us here
 	c.supersede(key)
-	c.setLocked(key, value, now, now, exp, w, false, 0, &r)
+	c.setLocked(h, key, value, now, now, exp, w, false, 0, ne, &r)
 	c.mu.Unlock()
 	c.notify(&r)
 }
 
-// setLocked writes key's entry: a new entry, or the existing one in place.
-// created and hits are the entry's write time and starting access count
-// (now and 0 but for Load).
-func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32, neg bool, hits uint64, r *removals[K, V]) {
+// setLocked writes key's entry, whose hash is h: a new entry (ne, if not
+// nil), or the existing one in place. created and hits are the entry's
+// write time and starting access count (now and 0 but for Load).
+func (c *Cache[K, V]) setLocked(h uint64, key K, value V, now, created, exp int64, w int32, neg bool, hits uint64, ne *entry[K, V], r *removals[K, V]) {
 	c.renumberIfDue()
-	h := c.hash(key)
 	sh := &c.shards[h&(shardCount-1)]
 	g := c.groupOf(h)
-	e := sh.t.get(h, key)
+	e := sh.t.getW(h, key)
 	if c.cfg.maxBytes > 0 && int64(w) > c.cfg.maxBytes {
 		// Heavier than the whole budget: never stored.
 		if e != nil {
@@ -222,13 +233,15 @@ func (c *Cache[K, V]) setLocked(key K, value V, now, created, exp int64, w int32
 	if neg {
 		created = negMark
 	}
-	e = &entry[K, V]{key: key, value: value, created: created, expires: exp, idx: -1, expIdx: -1}
+	e = ne
+	if e == nil {
+		e = new(entry[K, V])
+	}
+	e.key, e.value, e.created, e.expires, e.idx, e.expIdx = key, value, created, exp, -1, -1
 	e.hits.Store(min(hits, countMask))
-	c.lockGroup(g)
-	sh.t.insert(h, e, c.hash)
-	c.pol.insert(e) // before an overwrite without c.mu can change e
+	c.pol.insert(e)
 	c.exp.set(e)
-	c.unlockGroup(g)
+	sh.t.insert(h, e, c.hash) // published: readers and overwrites can reach e
 	c.n++
 	c.setWeight(e, w)
 	if !admitFirst {
@@ -308,7 +321,7 @@ func (c *Cache[K, V]) removeLocked(e *entry[K, V], cause RemovalCause, r *remova
 	c.removeIf(e, cause, removeAlways, 0, r)
 }
 
-// A removal's condition, checked under the locks of the entry's group.
+// A removal's condition, checked under a lock of the entry's group.
 const (
 	removeAlways  = iota
 	removeClean   // the group has no overwrite waiting for the heaps, which chose e
@@ -316,17 +329,20 @@ const (
 )
 
 // removeIf takes e out of the cache if cond holds and reports whether it
-// did. The caller holds c.mu and no lock of any group.
+// did. The caller holds c.mu and no lock of any group. One lock of e's
+// group orders the removal against an overwrite of e without c.mu (which
+// holds them all); readers need no excluding from the table.
 func (c *Cache[K, V]) removeIf(e *entry[K, V], cause RemovalCause, cond int, at int64, r *removals[K, V]) bool {
 	h := c.hash(e.key)
 	g := c.groupOf(h)
-	c.lockGroup(g)
+	l := c.reader(g)
+	l.mu.Lock()
 	if cond == removeClean && !c.clean(g) || cond == removeExpired && !e.expiredAt(at) {
-		c.unlockGroup(g)
+		l.mu.Unlock()
 		return false
 	}
 	c.shards[h&(shardCount-1)].t.remove(h, e)
-	c.unlockGroup(g)
+	l.mu.Unlock()
 	// No writer can reach e now: its fields are c.mu's to read.
 	c.pol.remove(e)
 	c.exp.remove(e)
@@ -448,18 +464,18 @@ func (c *Cache[K, V]) hash(key K) uint64 {
 // lookup returns key's entry, or nil. The caller holds c.mu.
 func (c *Cache[K, V]) lookup(key K) *entry[K, V] {
 	h := c.hash(key)
-	return c.shards[h&(shardCount-1)].t.get(h, key)
+	return c.shards[h&(shardCount-1)].t.getW(h, key)
 }
 
 // emptyShards replaces every shard's table with an empty one and reports
 // the entries it held as Cleared. The caller holds c.mu and then calls
 // resetLocked.
 func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
-	old := make([]table[K, V], len(c.shards))
+	old := make([]*tableData[K, V], len(c.shards))
 	c.lockAll()
 	for i := range c.shards {
-		old[i] = c.shards[i].t
-		c.shards[i].t = newTable[K, V]()
+		old[i] = c.shards[i].t.d.Load()
+		c.shards[i].t.reset()
 	}
 	c.clearPending()
 	for i := range c.dirty {
@@ -470,13 +486,12 @@ func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
 	c.dirtyMask.Store(0)
 	c.unlockAll()
 	if c.hooks.OnEvict != nil {
-		for _, t := range old {
-			t.all(func(e *entry[K, V]) bool {
-				if !e.neg() {
+		for _, d := range old {
+			for i := range d.slots {
+				if e := d.slots[i].Load(); e != nil && !e.neg() {
 					c.removed(r, e.key, e.value, Cleared)
 				}
-				return true
-			})
+			}
 		}
 	}
 }

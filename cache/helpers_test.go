@@ -54,7 +54,7 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 			}
 			return true
 		})
-		if c.shards[i].t.n > len(c.shards[i].t.slots)*7/8 {
+		if c.shards[i].t.n > len(c.shards[i].t.d.Load().slots)*7/8 {
 			t.Fatalf("shard %d: table over 7/8 full", i)
 		}
 	}

@@ -209,10 +209,10 @@ func (c *Cache[K, V]) complete(key K, ld *call[V], v V, err error) {
 	switch {
 	case ld.superseded:
 	case err == nil:
-		c.setLocked(key, v, now, now, c.expiresAt(now, DefaultTTL), w, false, 0, &r)
+		c.setLocked(c.hash(key), key, v, now, now, c.expiresAt(now, DefaultTTL), w, false, 0, nil, &r)
 	case errors.Is(err, ErrNotFound) && c.cfg.negativeTTL > 0:
 		var zero V
-		c.setLocked(key, zero, now, now, c.deadline(now, c.cfg.negativeTTL), 0, true, 0, &r)
+		c.setLocked(c.hash(key), key, zero, now, now, c.deadline(now, c.cfg.negativeTTL), 0, true, 0, nil, &r)
 	default:
 		h := c.hash(key)
 		l := c.reader(c.groupOf(h))

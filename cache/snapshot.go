@@ -176,7 +176,7 @@ func (c *Cache[K, V]) Load(r io.Reader) error {
 		if rec.ExpiresAt != 0 && now >= rec.ExpiresAt || rec.Key != rec.Key {
 			continue
 		}
-		c.setLocked(rec.Key, rec.Value, now, rec.CreatedAt, rec.ExpiresAt, weights[i], false, rec.Hits, &rm)
+		c.setLocked(c.hash(rec.Key), rec.Key, rec.Value, now, rec.CreatedAt, rec.ExpiresAt, weights[i], false, rec.Hits, nil, &rm)
 	}
 	c.mu.Unlock()
 	c.notify(&rm)

@@ -1,5 +1,10 @@
 package cache
 
+import (
+	"runtime"
+	"sync/atomic"
+)
+
 // table is the hash table of one shard: open addressing with linear
 // probing and Robin Hood placement, holding only pointers to entries.
 // Next to each slot it keeps two bytes, the slot's distance from its
@@ -8,13 +13,26 @@ package cache
 // it reaches a slot closer to home than its own probe, and a deletion
 // shifts the following slots back without rehashing. At most 7/8 full,
 // it costs about 10 bytes per slot, 13 per entry on average, where a Go
-// map from key to pointer costs 30 to 40. Readers hold the shard's read
-// lock; writers hold its write lock.
+// map from key to pointer costs 30 to 40.
+//
+// Writers (holding Cache.mu, so one at a time) change it while readers
+// look up: every slot and metadata word is read and written atomically,
+// so a reader sees each slot whole, and a growth publishes a new array.
+// A reader that finds its key has found an entry that was stored when it
+// looked. An insert writes its slots in an order that never hides an
+// entry from a reader (see place); a removal shifts entries back, which
+// can, so a miss is confirmed by the table's version, odd while a
+// removal moves entries.
 type table[K comparable, V any] struct {
-	slots []*entry[K, V]
-	meta  []uint16 // 0: empty; else fragment<<8 | distance+1
+	d   atomic.Pointer[tableData[K, V]]
+	ver atomic.Uint64 // odd while a removal moves entries
+	n   int           // entries; writers only
+}
+
+type tableData[K comparable, V any] struct {
+	slots []atomic.Pointer[entry[K, V]]
+	meta  []atomic.Uint32 // per slot 0 (empty) or fragment<<8 | distance+1, two slots a word
 	mask  uint64
-	n     int
 }
 
 const (
@@ -22,126 +40,193 @@ const (
 	hashShift = 6 // the low bits of a hash pick the shard
 )
 
-func newTable[K comparable, V any]() table[K, V] {
-	return table[K, V]{
-		slots: make([]*entry[K, V], tableMin),
-		meta:  make([]uint16, tableMin),
-		mask:  tableMin - 1,
+func newTableData[K comparable, V any](n int) *tableData[K, V] {
+	return &tableData[K, V]{
+		slots: make([]atomic.Pointer[entry[K, V]], n),
+		meta:  make([]atomic.Uint32, n/2),
+		mask:  uint64(n - 1),
 	}
+}
+
+// reset empties t. The caller is its only writer.
+func (t *table[K, V]) reset() {
+	t.ver.Add(1)
+	t.d.Store(newTableData[K, V](tableMin))
+	t.n = 0
+	t.ver.Add(1)
 }
 
 func fragment(h uint64) uint16 { return uint16(h>>56) << 8 }
 
-// get returns the entry for key, whose hash is h, or nil.
+func (d *tableData[K, V]) metaAt(i uint64) uint16 {
+	return uint16(d.meta[i>>1].Load() >> ((i & 1) << 4))
+}
+
+// setMeta sets slot i's metadata. The caller is the only writer.
+func (d *tableData[K, V]) setMeta(i uint64, m uint16) {
+	w, sh := &d.meta[i>>1], (i&1)<<4
+	w.Store(w.Load()&^(0xffff<<sh) | uint32(m)<<sh)
+}
+
+// get returns the entry for key, whose hash is h, or nil, for a reader
+// that may run beside a writer.
 func (t *table[K, V]) get(h uint64, key K) *entry[K, V] {
-	i, f := (h>>hashShift)&t.mask, fragment(h)
-	for d := uint16(1); ; d++ {
-		m := t.meta[i]
-		if m&0xff < d {
-			return nil // empty, or a slot nearer its home than key would be
-		}
-		if m&0xff00 == f {
-			if e := t.slots[i]; e.key == key {
+	if e := t.d.Load().get(h, key); e != nil {
+		return e
+	}
+	for spins := 0; ; spins++ {
+		if v := t.ver.Load(); v&1 == 0 {
+			e := t.d.Load().get(h, key)
+			if e != nil || t.ver.Load() == v {
 				return e
 			}
 		}
-		i = (i + 1) & t.mask
+		if spins >= 4 {
+			runtime.Gosched() // the writer may have been descheduled mid-move
+		}
+	}
+}
+
+// getW is get for the writer.
+func (t *table[K, V]) getW(h uint64, key K) *entry[K, V] {
+	return t.d.Load().get(h, key)
+}
+
+func (d *tableData[K, V]) get(h uint64, key K) *entry[K, V] {
+	i, f := (h>>hashShift)&d.mask, fragment(h)
+	for dist := uint16(1); ; dist++ {
+		m := d.metaAt(i)
+		if m&0xff < dist {
+			return nil // empty, or a slot nearer its home than key would be
+		}
+		if m&0xff00 == f {
+			if e := d.slots[i].Load(); e != nil && e.key == key {
+				return e
+			}
+		}
+		i = (i + 1) & d.mask
 	}
 }
 
 // insert adds e, whose key has hash h and is not in the table. rehash
-// returns the hash of a key, for growing.
+// returns the hash of a key, for growing. It needs no version: place
+// moves entries so that a reader always finds them.
 func (t *table[K, V]) insert(h uint64, e *entry[K, V], rehash func(K) uint64) {
-	if (t.n+1)*8 > len(t.slots)*7 {
-		t.grow(rehash)
+	d := t.d.Load()
+	if (t.n+1)*8 > len(d.slots)*7 {
+		d = t.grow(d, rehash)
 	}
-	for !t.place(h, e) {
-		t.grow(rehash) // a probe sequence too long to record: never at 7/8 load in practice
+	for !d.place(h, e) {
+		d = t.grow(d, rehash) // a probe sequence too long to record: never at 7/8 load in practice
 	}
 	t.n++
 }
 
 // place puts e into its Robin Hood position; false if a distance would
-// not fit in a byte (the table is left unchanged in that case).
-func (t *table[K, V]) place(h uint64, e *entry[K, V]) bool {
+// not fit in a byte (the table is left unchanged in that case). It
+// works out every slot the insert changes, then writes them from the
+// last to the first: an entry carried along is written at its new slot
+// before its old slot is overwritten, and every slot written takes an
+// entry farther from its home than the one it held, so a reader probing
+// meanwhile still stops no earlier than it should.
+func (d *tableData[K, V]) place(h uint64, e *entry[K, V]) bool {
 	// Find the empty slot the shifting ends at, and check that no entry
 	// moved on the way ends up farther than a byte can record, so that a
 	// failure leaves the table unchanged.
-	home := (h >> hashShift) & t.mask
+	home := (h >> hashShift) & d.mask
 	steps := uint64(0)
-	for t.meta[(home+steps)&t.mask] != 0 {
+	for d.metaAt((home+steps)&d.mask) != 0 {
 		if steps++; steps >= 254 {
 			return false
 		}
 	}
 	for p := uint64(0); p < steps; p++ {
-		if uint64(t.meta[(home+p)&t.mask]&0xff)+steps-p >= 255 {
+		if uint64(d.metaAt((home+p)&d.mask)&0xff)+steps-p >= 255 {
 			return false
 		}
 	}
+	type write struct {
+		i uint64
+		e *entry[K, V]
+		m uint16
+	}
+	var buf [8]write
+	ws := buf[:0]
 	i := home
 	cur, m := e, fragment(h)|1
 	for {
-		old := t.meta[i]
+		old := d.metaAt(i)
 		if old == 0 {
-			t.slots[i], t.meta[i] = cur, m
-			return true
+			ws = append(ws, write{i, cur, m})
+			break
 		}
 		if old&0xff < m&0xff {
 			// Take the slot from an entry nearer its home.
-			t.slots[i], cur = cur, t.slots[i]
-			t.meta[i], m = m, old
+			ws = append(ws, write{i, cur, m})
+			cur, m = d.slots[i].Load(), old
 		}
-		i = (i + 1) & t.mask
+		i = (i + 1) & d.mask
 		m++
 	}
+	for j := len(ws) - 1; j >= 0; j-- {
+		w := ws[j]
+		d.slots[w.i].Store(w.e)
+		d.setMeta(w.i, w.m)
+	}
+	return true
 }
 
 // remove takes out e, whose key has hash h.
 func (t *table[K, V]) remove(h uint64, e *entry[K, V]) {
-	i := (h >> hashShift) & t.mask
-	for t.slots[i] != e {
-		if t.meta[i] == 0 {
+	d := t.d.Load()
+	i := (h >> hashShift) & d.mask
+	for d.slots[i].Load() != e {
+		if d.metaAt(i) == 0 {
 			return
 		}
-		i = (i + 1) & t.mask
+		i = (i + 1) & d.mask
 	}
+	t.ver.Add(1)
 	// Shift the following slots back, each one step nearer its home.
 	for {
-		j := (i + 1) & t.mask
-		if t.meta[j]&0xff <= 1 {
+		j := (i + 1) & d.mask
+		m := d.metaAt(j)
+		if m&0xff <= 1 {
 			break // empty or at home
 		}
-		t.slots[i], t.meta[i] = t.slots[j], t.meta[j]-1
+		d.slots[i].Store(d.slots[j].Load())
+		d.setMeta(i, m-1)
 		i = j
 	}
-	t.slots[i], t.meta[i] = nil, 0
+	d.slots[i].Store(nil)
+	d.setMeta(i, 0)
+	t.ver.Add(1)
 	t.n--
 }
 
-func (t *table[K, V]) grow(rehash func(K) uint64) {
-	old := t.slots
-	for n := 2 * len(old); ; n *= 2 {
-		t.slots = make([]*entry[K, V], n)
-		t.meta = make([]uint16, n)
-		t.mask = uint64(n - 1)
+// grow publishes a table twice the size (or more) holding d's entries.
+func (t *table[K, V]) grow(d *tableData[K, V], rehash func(K) uint64) *tableData[K, V] {
+	for n := 2 * len(d.slots); ; n *= 2 {
+		nd := newTableData[K, V](n)
 		ok := true
-		for _, e := range old {
-			if e != nil && !t.place(rehash(e.key), e) {
+		for i := range d.slots {
+			if e := d.slots[i].Load(); e != nil && !nd.place(rehash(e.key), e) {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			return
+			t.d.Store(nd)
+			return nd
 		}
 	}
 }
 
 // all calls f for every entry until f returns false.
 func (t *table[K, V]) all(f func(*entry[K, V]) bool) {
-	for _, e := range t.slots {
-		if e != nil && !f(e) {
+	d := t.d.Load()
+	for i := range d.slots {
+		if e := d.slots[i].Load(); e != nil && !f(e) {
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"hash/maphash"
+	"sync"
 	"testing"
 )
 
@@ -18,7 +19,8 @@ func TestTable(t *testing.T) {
 	}
 	for _, hh := range hashes {
 		t.Run(hh.name, func(t *testing.T) {
-			tb := newTable[int, int]()
+			tb := new(table[int, int])
+			tb.reset()
 			model := map[int]*entry[int, int]{}
 			rnd := uint64(7)
 			for step := range 20000 {
@@ -61,15 +63,67 @@ func TestTable(t *testing.T) {
 			if seen != len(model) {
 				t.Errorf("all yielded %d entries, want %d", seen, len(model))
 			}
-			for i, m := range tb.meta {
+			d := tb.d.Load()
+			for i := range d.slots {
+				m := d.metaAt(uint64(i))
 				if m == 0 {
 					continue
 				}
-				home := (hh.fn(tb.slots[i].key) >> hashShift) & tb.mask
-				if d := (uint64(i) - home) & tb.mask; d != uint64(m&0xff)-1 {
+				home := (hh.fn(d.slots[i].Load().key) >> hashShift) & d.mask
+				if d := (uint64(i) - home) & d.mask; d != uint64(m&0xff)-1 {
 					t.Fatalf("slot %d: recorded distance %d, actual %d", i, m&0xff-1, d)
 				}
 			}
 		})
 	}
+}
+
+// A reader running beside a writer never misses a key that stays in the
+// table, though inserts and removals move it along its probe sequence
+// (the clustered hash makes every change move entries), and never finds
+// a key that was never stored.
+func TestTableReadersBesideWriter(t *testing.T) {
+	hash := func(k int) uint64 { return uint64(k%5)<<hashShift | uint64(k%3)<<56 }
+	tb := new(table[int, int])
+	tb.reset()
+	const stay = 40 // keys 0..39 stay; 1000.. come and go
+	for k := range stay {
+		tb.insert(hash(k), &entry[int, int]{key: k}, hash)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := (i + r) % stay
+				if e := tb.get(hash(k), k); e == nil || e.key != k {
+					t.Errorf("key %d missed beside the writer", k)
+					return
+				}
+				if e := tb.get(hash(-1-k), -1-k); e != nil {
+					t.Errorf("key %d, never stored, found", -1-k)
+					return
+				}
+			}
+		})
+	}
+	var live []*entry[int, int]
+	for i := range 20000 {
+		if len(live) < 60 && i%3 != 0 {
+			e := &entry[int, int]{key: 1000 + i}
+			tb.insert(hash(e.key), e, hash)
+			live = append(live, e)
+		} else if len(live) > 0 {
+			j := i % len(live)
+			tb.remove(hash(live[j].key), live[j])
+			live = append(live[:j], live[j+1:]...)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

@@ -46,10 +46,11 @@ func (c *Cache[K, V]) newDirty() {
 }
 
 // putFast overwrites key's live value without Cache.mu and reports
-// whether it did; when it did not, the caller takes the slow path.
-func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *removals[K, V]) bool {
-	if !c.fastWrites || c.fastOff.Load() || c.loading.Load() != 0 || c.wseq.Load() >= c.seqLimit.Load() {
-		return false
+// whether it did; when it did not, the caller takes the slow path, and
+// absent says that key was not stored a moment ago.
+func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *removals[K, V]) (done, absent bool) {
+	if !c.fastWrites || c.fastOff.Load() || c.loading.Load() != 0 {
+		return false, false
 	}
 	g := c.groupOf(h)
 	t := &c.shards[h&(shardCount-1)].t
@@ -59,7 +60,10 @@ func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *remov
 	e := t.get(h, key)
 	l.mu.Unlock()
 	if e == nil {
-		return false
+		return false, true
+	}
+	if c.wseq.Load() >= c.seqLimit.Load() {
+		return false, false
 	}
 	d := &c.dirty[g]
 	c.lockGroup(g)
@@ -68,7 +72,7 @@ func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *remov
 	// renumbering stop fast writes, holding a lock of the group.
 	if e == nil || e.neg() || len(d.recs) == cap(d.recs) || c.fastOff.Load() || c.loading.Load() != 0 {
 		c.unlockGroup(g)
-		return false
+		return false, false
 	}
 	old := e.value
 	e.value, e.created, e.expires = value, now, exp
@@ -86,7 +90,7 @@ func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *remov
 		c.drainDirty()
 		c.mu.Unlock()
 	}
-	return true
+	return true, false
 }
 
 // drainDirty applies every waiting record to the heaps. The caller holds
