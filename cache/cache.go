@@ -143,6 +143,7 @@ func (c *Cache[K, V]) expire(key K, e *entry[K, V]) {
 	now := c.clock.nano()
 	if c.lookup(key) == e && c.removeIf(e, Expired, removeExpired, now-c.cfg.staleFor, &r) {
 		c.expirations++
+		c.size.Store(int64(c.n))
 	}
 	c.mu.Unlock()
 	c.notify(&r)
@@ -198,6 +199,7 @@ func (c *Cache[K, V]) setLocked(h uint64, key K, value V, now, created, exp int6
 			c.removed(r, key, value, Evicted)
 		}
 		c.evictions++
+		c.size.Store(int64(c.n))
 		return
 	}
 	if e != nil {
@@ -223,6 +225,7 @@ func (c *Cache[K, V]) setLocked(h uint64, key K, value V, now, created, exp int6
 			c.makeRoom(now, 0, 0, r)
 			c.pol.insert(e)
 			c.exp.set(e)
+			c.size.Store(int64(c.n))
 		}
 		return
 	}
@@ -346,8 +349,7 @@ func (c *Cache[K, V]) removeIf(e *entry[K, V], cause RemovalCause, cond int, at 
 	// No writer can reach e now: its fields are c.mu's to read.
 	c.pol.remove(e)
 	c.exp.remove(e)
-	c.n--
-	c.size.Store(int64(c.n))
+	c.n-- // published by the caller, once per call of the API
 	c.setWeight(e, 0)
 	if !e.neg() {
 		c.removed(r, e.key, e.value, cause)
@@ -389,6 +391,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 	e := c.lookup(key)
 	if e != nil {
 		c.removeLocked(e, Deleted, &r)
+		c.size.Store(int64(c.n))
 	}
 	c.mu.Unlock()
 	c.notify(&r)
@@ -417,6 +420,7 @@ func (c *Cache[K, V]) PurgeExpired() int {
 	var r removals[K, V]
 	c.mu.Lock()
 	n := c.expireAll(c.clock.nano()-c.cfg.staleFor, &r)
+	c.size.Store(int64(c.n))
 	c.mu.Unlock()
 	c.notify(&r)
 	return n

@@ -20,7 +20,7 @@ import (
 // so a reader sees each slot whole, and a growth publishes a new array.
 // A reader that finds its key has found an entry that was stored when it
 // looked. An insert writes its slots in an order that never hides an
-// entry from a reader (see place); a removal shifts entries back, which
+// entry from a reader (see place); a removal that shifts entries back
 // can, so a miss is confirmed by the table's version, odd while a
 // removal moves entries.
 type table[K comparable, V any] struct {
@@ -66,6 +66,19 @@ func (d *tableData[K, V]) metaAt(i uint64) uint16 {
 func (d *tableData[K, V]) setMeta(i uint64, m uint16) {
 	w, sh := &d.meta[i>>1], (i&1)<<4
 	w.Store(w.Load()&^(0xffff<<sh) | uint32(m)<<sh)
+}
+
+// putMeta sets slot i's metadata in w, the pending value of metadata
+// word wi, first storing w and loading i's word if i is in another one;
+// it returns the pending word.
+func (d *tableData[K, V]) putMeta(w uint32, wi, i uint64, m uint16) (uint32, uint64) {
+	if i>>1 != wi {
+		d.meta[wi].Store(w)
+		wi = i >> 1
+		w = d.meta[wi].Load()
+	}
+	sh := (i & 1) << 4
+	return w&^(0xffff<<sh) | uint32(m)<<sh, wi
 }
 
 // get returns the entry for key, whose hash is h, or nil, for a reader
@@ -186,8 +199,18 @@ func (t *table[K, V]) remove(h uint64, e *entry[K, V]) {
 		}
 		i = (i + 1) & d.mask
 	}
+	t.n--
+	if d.metaAt((i+1)&d.mask)&0xff <= 1 {
+		// Nothing to shift: no entry moves, no version needed.
+		d.slots[i].Store(nil)
+		d.setMeta(i, 0)
+		return
+	}
 	t.ver.Add(1)
-	// Shift the following slots back, each one step nearer its home.
+	// Shift the following slots back, each one step nearer its home. The
+	// version covers the order of the stores, so a metadata word is
+	// written once for both its slots where it can.
+	w, wi := d.meta[i>>1].Load(), i>>1
 	for {
 		j := (i + 1) & d.mask
 		m := d.metaAt(j)
@@ -195,13 +218,13 @@ func (t *table[K, V]) remove(h uint64, e *entry[K, V]) {
 			break // empty or at home
 		}
 		d.slots[i].Store(d.slots[j].Load())
-		d.setMeta(i, m-1)
+		w, wi = d.putMeta(w, wi, i, m-1)
 		i = j
 	}
 	d.slots[i].Store(nil)
-	d.setMeta(i, 0)
+	w, wi = d.putMeta(w, wi, i, 0)
+	d.meta[wi].Store(w)
 	t.ver.Add(1)
-	t.n--
 }
 
 // grow publishes a table twice the size (or more) holding d's entries.
