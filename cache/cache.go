@@ -56,6 +56,7 @@ type Cache[K comparable, V any] struct {
 	fastOff    atomic.Bool   // set by quiesce
 	loading    atomic.Int64  // len(loads)
 	seqLimit   atomic.Uint64 // no fast write at or past this write order
+	afterDrain func()        // tests only: runs after makeRoom applied the overwrites
 	_          [64]byte
 	wseq       atomic.Uint64 // writes made: the ExactLFU write order
 	_          [56]byte
@@ -266,12 +267,15 @@ func (c *Cache[K, V]) makeRoom(now int64, slots int, w int64, r *removals[K, V])
 	c.expireAll(now, r)
 	quiet := false
 	for tries := 0; c.over(slots, w); tries++ {
-		if tries == 2 {
+		if tries == 2 && !quiet {
 			// Overwrites keep hitting the victims' groups: stop them.
 			c.quiesce()
 			quiet = true
 		} else {
 			c.drainDirty()
+		}
+		if c.afterDrain != nil {
+			c.afterDrain()
 		}
 		v := c.pol.victim()
 		if v == nil {
@@ -292,7 +296,7 @@ func (c *Cache[K, V]) expireAll(now int64, r *removals[K, V]) int {
 	n := 0
 	quiet := false
 	for tries := 0; ; tries++ {
-		if tries == 2 {
+		if tries == 2 && !quiet {
 			c.quiesce()
 			quiet = true
 		} else {
