@@ -43,14 +43,18 @@
 // a small two-core machine (BenchmarkPutEvict), the growth being cache
 // misses, not work.
 //
-// Readers never take the cache-wide lock: keys are spread over 64 shards,
-// each an open-addressing table of entry pointers under a read-write lock
-// that Gets share, so Gets of different keys proceed in parallel. With more
-// than one P, a Get adds its access to a small table of pending counts of
-// its goroutine's stripe rather than to the entry, so the hottest keys'
-// counts do not bounce between cores; whatever reads a count (eviction,
-// Peek, Save) first moves the entry's pending counts into it, so counts
-// stay exact. Writers serialize on one lock.
+// Readers never take the cache-wide lock, and on a multi-core machine
+// they write no cache line another core is using: keys are spread over
+// 64 shards, each an open-addressing table of entry pointers that readers
+// probe beside its writer, and a Get locks only its key's group of shards
+// in its own goroutine's stripe of a striped reader lock, where it also
+// counts the hit and the entry's access (pending counts that eviction,
+// Peek and Save first move into the entry, so counts stay exact). Inserts,
+// deletions and evictions serialize on one lock and wait for no reader.
+// An overwrite of a stored key (ExactLFU, no byte budget) takes neither
+// that lock nor more than its group's locks: it leaves its new write order
+// in a buffer that the eviction heap applies before it chooses a victim,
+// so two cores can overwrite and read at once without queueing.
 // Hits and updates of an existing key do not allocate; inserting a key
 // allocates its entry. For string keys and values the cache adds about 97
 // bytes per entry to the strings themselves (entry, heap slot, table slot).

@@ -136,12 +136,15 @@ func (t *table[K, V]) insert(h uint64, e *entry[K, V], rehash func(K) uint64) {
 }
 
 // place puts e into its Robin Hood position; false if a distance would
-// not fit in a byte (the table is left unchanged in that case). It
-// works out every slot the insert changes, then writes them from the
-// last to the first: an entry carried along is written at its new slot
-// before its old slot is overwritten, and every slot written takes an
-// entry farther from its home than the one it held, so a reader probing
-// meanwhile still stops no earlier than it should.
+// not fit in a byte (the table is left unchanged in that case). From the
+// first slot whose entry is nearer its home than e would be, up to the
+// first empty slot, every entry moves one slot on and e takes the first:
+// that keeps every key reachable, as the classic swapping insert does.
+// The slots are written from the last to the first, so an entry is in
+// its new slot before its old one is overwritten, and every slot written
+// takes an entry farther from its home than the one it held: a reader
+// probing meanwhile still finds every entry and stops no earlier than it
+// should.
 func (d *tableData[K, V]) place(h uint64, e *entry[K, V]) bool {
 	// Find the empty slot the shifting ends at, and check that no entry
 	// moved on the way ends up farther than a byte can record, so that a
@@ -158,34 +161,22 @@ func (d *tableData[K, V]) place(h uint64, e *entry[K, V]) bool {
 			return false
 		}
 	}
-	type write struct {
-		i uint64
-		e *entry[K, V]
-		m uint16
-	}
-	var buf [8]write
-	ws := buf[:0]
-	i := home
-	cur, m := e, fragment(h)|1
+	q, m := home, fragment(h)|1
 	for {
-		old := d.metaAt(i)
-		if old == 0 {
-			ws = append(ws, write{i, cur, m})
+		if old := d.metaAt(q); old == 0 || old&0xff < m&0xff {
 			break
 		}
-		if old&0xff < m&0xff {
-			// Take the slot from an entry nearer its home.
-			ws = append(ws, write{i, cur, m})
-			cur, m = d.slots[i].Load(), old
-		}
-		i = (i + 1) & d.mask
+		q = (q + 1) & d.mask
 		m++
 	}
-	for j := len(ws) - 1; j >= 0; j-- {
-		w := ws[j]
-		d.slots[w.i].Store(w.e)
-		d.setMeta(w.i, w.m)
+	for j := (home + steps) & d.mask; j != q; {
+		p := (j - 1) & d.mask
+		d.slots[j].Store(d.slots[p].Load())
+		d.setMeta(j, d.metaAt(p)+1)
+		j = p
 	}
+	d.slots[q].Store(e)
+	d.setMeta(q, m)
 	return true
 }
 
