@@ -3,6 +3,7 @@ package bench_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,6 +92,7 @@ func benchMixed(b *testing.B, mk cacheMaker[string], writes bool) {
 		hits, gets atomic.Uint64
 	)
 	const mask = tpAccesses - 1
+	settle()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -164,6 +166,7 @@ func BenchmarkCacheInserts(b *testing.B) {
 			}
 			c.Wait()
 			before := evictions(c)
+			settle()
 
 			var goroutine atomic.Uint64
 			const mask = insPool - 1
@@ -193,3 +196,9 @@ func evictions[K benchKey](c benchCache[K]) int64 {
 	}
 	return -1
 }
+
+// settle collects the garbage of the setup (and of earlier runs) before
+// the timer starts, so that a concurrent collection, which takes a
+// quarter of the CPUs while it marks, does not land in one cache's
+// measurement and not in another's.
+func settle() { runtime.GC() }

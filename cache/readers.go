@@ -52,8 +52,14 @@ const (
 
 type countSlot[K comparable, V any] struct {
 	e *entry[K, V]
-	n uint64
+	n uint64 // e's pending count; in the top byte, other entries' requests since e's last access
 }
+
+const (
+	slotConflict = 1 << 56
+	slotCount    = slotConflict - 1
+	slotTakeover = 4 * slotConflict
+)
 
 // readerLock is one group's lock in one stripe: 192 bytes, so that no two
 // share a cache line.
@@ -145,14 +151,22 @@ func (c *Cache[K, V]) countHit(l *readerLock[K, V], e *entry[K, V]) {
 		return
 	}
 	sl := &l.slots[slotOf(e)]
-	if sl.e != e {
-		if sl.e != nil {
-			sl.e.hits.Add(sl.n - holderOne) // its counts, and one holder less
-		}
-		e.hits.Add(holderOne)
-		sl.e, sl.n = e, 0
+	switch {
+	case sl.e == e:
+		sl.n = sl.n&slotCount + 1 // and no conflict since
+		return
+	case sl.e != nil && sl.n < slotTakeover:
+		// The slot stays with its entry, likely the hotter one, until
+		// other entries have asked for it a few times in a row: taking
+		// it writes two entries' lines, adding to e writes one.
+		sl.n += slotConflict
+		e.hits.Add(1)
+		return
+	case sl.e != nil:
+		sl.e.hits.Add(sl.n&slotCount - holderOne) // its counts, and one holder less
 	}
-	sl.n++
+	e.hits.Add(holderOne)
+	sl.e, sl.n = e, 1
 }
 
 // hitsOf returns e's exact access count, moving its pending counts into
@@ -180,7 +194,7 @@ func (c *Cache[K, V]) takePending(e *entry[K, V], g uint64, keep bool) {
 		if sl := &c.locks.l[j].slots[i]; sl.e == e {
 			n := uint64(0)
 			if keep {
-				n = sl.n
+				n = sl.n & slotCount
 			}
 			e.hits.Add(n - holderOne)
 			sl.e, sl.n = nil, 0
