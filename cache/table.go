@@ -100,7 +100,8 @@ func (t *table[K, V]) get(h uint64, key K) *entry[K, V] {
 	}
 }
 
-// getW is get for the writer.
+// getW is get for the writer, or for a reader to whom a missed key
+// costs nothing but time.
 func (t *table[K, V]) getW(h uint64, key K) *entry[K, V] {
 	return t.d.Load().get(h, key)
 }

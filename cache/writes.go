@@ -54,12 +54,9 @@ func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *remov
 	}
 	g := c.groupOf(h)
 	t := &c.shards[h&(shardCount-1)].t
-	// Most writes of a new key end here, under one lock, not all of g's.
-	l := c.reader(g)
-	l.mu.Lock()
-	e := t.get(h, key)
-	l.mu.Unlock()
-	if e == nil {
+	// Writes of a new key end here, after one probe with no lock: a key
+	// missed while a removal shifted it only takes the slow path.
+	if t.getW(h, key) == nil {
 		return false, true
 	}
 	if c.wseq.Load() >= c.seqLimit.Load() {
@@ -67,7 +64,7 @@ func (c *Cache[K, V]) putFast(h uint64, key K, value V, now, exp int64, r *remov
 	}
 	d := &c.dirty[g]
 	c.lockGroup(g)
-	e = t.get(h, key)
+	e := t.get(h, key)
 	// Checked again under the locks: a load registers, and Save and
 	// renumbering stop fast writes, holding a lock of the group.
 	if e == nil || e.neg() || len(d.recs) == cap(d.recs) || c.fastOff.Load() || c.loading.Load() != 0 {
