@@ -110,24 +110,14 @@ func testConcurrentUse(t *testing.T, p Policy) {
 func TestGetRacingOverwriteAndEviction(t *testing.T) {
 	type pair struct{ a, b int }
 	c := New[int, pair](Options{MaxSize: 8, DefaultTTL: NoExpiration})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := (i + w) % 16
-				c.Put(k, pair{k, -k}, DefaultTTL)
-				if i%7 == 0 {
-					c.Delete(k)
-				}
-			}
-		})
-	}
+	stop := background(2, func(w, i int) bool {
+		k := (i + w) % 16
+		c.Put(k, pair{k, -k}, DefaultTTL)
+		if i%7 == 0 {
+			c.Delete(k)
+		}
+		return true
+	})
 	var hits int
 	for i := range 20000 {
 		k := i % 16
@@ -141,8 +131,7 @@ func TestGetRacingOverwriteAndEviction(t *testing.T) {
 			t.Fatalf("Peek(%d) = %+v", k, e.Value)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	checkInvariants(t, c)
 	if hits == 0 {
 		t.Log("no hits: the race was not exercised this run")

@@ -116,3 +116,29 @@ func (c *Cache[K, V]) setSeqMax(seqMax uint64) {
 	h.seqMax = seqMax
 	c.seqLimit.Store(h.base + h.seqMax/2)
 }
+
+// background runs n workers, each calling step(worker, i) for i = 0, 1,
+// … until step returns false or the returned stop is called; stop waits
+// for them to return.
+func background(n int, step func(w, i int) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !step(w, i) {
+					return
+				}
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}

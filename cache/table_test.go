@@ -2,7 +2,6 @@ package cache
 
 import (
 	"hash/maphash"
-	"sync"
 	"testing"
 )
 
@@ -90,28 +89,18 @@ func TestTableReadersBesideWriter(t *testing.T) {
 	for k := range stay {
 		tb.insert(hash(k), &entry[int, int]{key: k}, hash)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for r := range 2 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := (i + r) % stay
-				if e := tb.get(hash(k), k); e == nil || e.key != k {
-					t.Errorf("key %d missed beside the writer", k)
-					return
-				}
-				if e := tb.get(hash(-1-k), -1-k); e != nil {
-					t.Errorf("key %d, never stored, found", -1-k)
-					return
-				}
-			}
-		})
-	}
+	stop := background(2, func(r, i int) bool {
+		k := (i + r) % stay
+		if e := tb.get(hash(k), k); e == nil || e.key != k {
+			t.Errorf("key %d missed beside the writer", k)
+			return false
+		}
+		if e := tb.get(hash(-1-k), -1-k); e != nil {
+			t.Errorf("key %d, never stored, found", -1-k)
+			return false
+		}
+		return true
+	})
 	var live []*entry[int, int]
 	for i := range 20000 {
 		if len(live) < 60 && i%3 != 0 {
@@ -124,6 +113,5 @@ func TestTableReadersBesideWriter(t *testing.T) {
 			live = append(live[:j], live[j+1:]...)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 }

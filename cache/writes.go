@@ -13,11 +13,11 @@ import "math/bits"
 // records before they are asked for a victim, an expired entry or a write
 // order (drainDirty). Until then the heaps may hold an overwritten entry
 // at its old place, which only matters to the removal of an entry of that
-// group, so a removal by the heaps' choice checks, under the group's
-// locks, that the group has no record waiting, and chooses again if it
+// group, so a removal by the heaps' choice checks, under a lock of the
+// group, that the group has no record waiting, and chooses again if it
 // has. Writes that must wait for the lock anyway take the slow path:
-// under WTinyLFU or a byte budget, with a load in flight, or a full
-// buffer. Two cores writing then no longer queue for one lock; the
+// under WTinyLFU or a byte budget, with one P, with a load in flight, or
+// with a full buffer. Two cores writing then no longer queue for one lock; the
 // records cost one atomic add and 16 bytes per overwrite until drained.
 
 // dirtyRecords is the number of records all groups' buffers hold.

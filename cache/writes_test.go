@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"testing"
 )
 
@@ -109,22 +108,12 @@ func TestSaveAndEvictBesideFastOverwrites(t *testing.T) {
 		for k := range 64 {
 			c.Put(k, k, NoExpiration)
 		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range 3 {
-			wg.Go(func() {
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					k := (i*7 + w) % 64
-					c.Put(k, k, NoExpiration) // mostly overwrites
-					c.Get(k)
-				}
-			})
-		}
+		stop := background(3, func(w, i int) bool {
+			k := (i*7 + w) % 64
+			c.Put(k, k, NoExpiration) // mostly overwrites
+			c.Get(k)
+			return true
+		})
 		for i := range 300 {
 			var buf bytes.Buffer
 			if err := c.Save(&buf); err != nil {
@@ -133,8 +122,7 @@ func TestSaveAndEvictBesideFastOverwrites(t *testing.T) {
 			c.Put(1000+i, i, NoExpiration) // evicts
 			c.Peek(i % 64)
 		}
-		close(stop)
-		wg.Wait()
+		stop()
 		checkInvariants(t, c)
 	})
 }
