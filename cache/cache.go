@@ -96,7 +96,7 @@ func NewWith[K comparable, V any](opts Options, hooks Hooks[K, V]) *Cache[K, V] 
 	} else {
 		h := newLFUHeap(c.cfg.maxSize, c.hitsOf, &c.wseq)
 		c.pol = h
-		c.seqLimit.Store(h.base + h.seqMax/2)
+		c.limitFastSeq(h)
 		// With one stripe (one P) no other core could write meanwhile.
 		c.fastWrites = c.cfg.maxBytes == 0 && c.stripes() > 1
 	}
@@ -265,36 +265,37 @@ func (c *Cache[K, V]) makeRoom(now int64, slots int, w int64, r *removals[K, V])
 		return
 	}
 	c.expireAll(now, r)
-	quiet := false
-	for tries := 0; c.over(slots, w); tries++ {
-		if tries == 2 && !quiet {
-			// Overwrites keep hitting the victims' groups: stop them.
-			c.quiesce()
-			quiet = true
-		} else {
-			c.drainDirty()
+	c.evictions += uint64(c.removeChosen(Evicted, r, func() *entry[K, V] {
+		if !c.over(slots, w) {
+			return nil
 		}
 		if c.afterDrain != nil {
 			c.afterDrain()
 		}
-		v := c.pol.victim()
-		if v == nil {
-			break
-		}
-		if c.removeIf(v, Evicted, removeClean, 0, r) {
-			c.evictions++
-			tries = -1
-		}
-	}
-	if quiet {
-		c.resume()
-	}
+		return c.pol.victim()
+	}))
 }
 
 // expireAll removes every entry expired at now and returns how many.
 func (c *Cache[K, V]) expireAll(now int64, r *removals[K, V]) int {
-	n := 0
-	quiet := false
+	n := c.removeChosen(Expired, r, func() *entry[K, V] {
+		if e := c.exp.min(); e != nil && c.exp.s[0].at <= now {
+			return e
+		}
+		return nil
+	})
+	c.expirations += uint64(n)
+	return n
+}
+
+// removeChosen removes, one at a time, the entries the heaps choose
+// (choose, with the overwrites made without c.mu applied first) until
+// choose returns nil, and returns how many it removed. A removal fails
+// when an overwrite of the chosen entry's group came in meanwhile, and
+// the heaps choose again; after two failures in a row overwrites are
+// stopped until it is done.
+func (c *Cache[K, V]) removeChosen(cause RemovalCause, r *removals[K, V], choose func() *entry[K, V]) int {
+	n, quiet := 0, false
 	for tries := 0; ; tries++ {
 		if tries == 2 && !quiet {
 			c.quiesce()
@@ -302,12 +303,11 @@ func (c *Cache[K, V]) expireAll(now int64, r *removals[K, V]) int {
 		} else {
 			c.drainDirty()
 		}
-		e := c.exp.min()
-		if e == nil || c.exp.s[0].at > now {
+		e := choose()
+		if e == nil {
 			break
 		}
-		if c.removeIf(e, Expired, removeClean, 0, r) {
-			c.expirations++
+		if c.removeIf(e, cause, removeClean, 0, r) {
 			n++
 			tries = -1
 		}
@@ -487,9 +487,7 @@ func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
 	}
 	c.clearPending()
 	for i := range c.dirty {
-		d := &c.dirty[i]
-		clear(d.recs)
-		d.recs = d.recs[:0]
+		c.dirty[i].reset()
 	}
 	c.dirtyMask.Store(0)
 	c.unlockAll()

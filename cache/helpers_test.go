@@ -114,7 +114,7 @@ func (c *Cache[K, V]) setSeqMax(seqMax uint64) {
 	defer c.mu.Unlock()
 	h := c.pol.(*lfuHeap[K, V])
 	h.seqMax = seqMax
-	c.seqLimit.Store(h.base + h.seqMax/2)
+	c.limitFastSeq(h)
 }
 
 // background runs n workers, each calling step(worker, i) for i = 0, 1,

@@ -36,6 +36,12 @@ type dirtyBuffer[K comparable, V any] struct {
 	_    [64 - 24]byte
 }
 
+// reset drops d's records. The caller keeps the group's writers out.
+func (d *dirtyBuffer[K, V]) reset() {
+	clear(d.recs)
+	d.recs = d.recs[:0]
+}
+
 func (c *Cache[K, V]) newDirty() {
 	n := max(dirtyRecords/int(c.locks.groups), 8)
 	c.dirty = make([]dirtyBuffer[K, V], c.locks.groups)
@@ -101,11 +107,11 @@ func (c *Cache[K, V]) drainDirty() {
 	}
 }
 
-// drainGroup applies group g's records. The caller holds c.mu and the
-// lock l of g, which keeps g's writers out; the expiry heap takes the
-// records under it, as it reads the entries' expiry, and the eviction
-// heap after it is released, as its write orders say which record is
-// the latest.
+// drainGroup applies group g's records and unlocks l. The caller holds
+// c.mu and l, a lock of g, which keeps g's writers out; the expiry heap
+// takes the records under it, as it reads the entries' expiry, and the
+// eviction heap after it is released, as its write orders say which
+// record is the latest.
 func (c *Cache[K, V]) drainGroup(g uint64, l *readerLock[K, V]) {
 	d := &c.dirty[g]
 	if len(d.recs) == 0 {
@@ -114,8 +120,7 @@ func (c *Cache[K, V]) drainGroup(g uint64, l *readerLock[K, V]) {
 	}
 	c.dirtyMask.And(^(uint64(1) << g))
 	recs := append(c.draining[:0], d.recs...)
-	clear(d.recs)
-	d.recs = d.recs[:0]
+	d.reset()
 	for _, rec := range recs {
 		if rec.e.idx >= 0 { // still stored
 			c.exp.set(rec.e)
@@ -151,8 +156,7 @@ func (c *Cache[K, V]) quiesce() {
 func (c *Cache[K, V]) resume() { c.fastOff.Store(false) }
 
 // renumberIfDue renumbers the eviction heap's write orders before they
-// outgrow it, with fast writes stopped. Fast writes stop by themselves
-// halfway (seqLimit), so that those in flight stay within range. The caller holds c.mu and no lock
+// outgrow it, with fast writes stopped. The caller holds c.mu and no lock
 // of any group.
 func (c *Cache[K, V]) renumberIfDue() {
 	h, ok := c.pol.(*lfuHeap[K, V])
@@ -161,6 +165,13 @@ func (c *Cache[K, V]) renumberIfDue() {
 	}
 	c.quiesce()
 	h.renumber()
-	c.seqLimit.Store(h.base + h.seqMax/2)
+	c.limitFastSeq(h)
 	c.resume()
+}
+
+// limitFastSeq stops fast writes by themselves halfway to the next
+// renumbering, so that those in flight stay within the heap's range. The
+// caller holds c.mu.
+func (c *Cache[K, V]) limitFastSeq(h *lfuHeap[K, V]) {
+	c.seqLimit.Store(h.base + h.seqMax/2)
 }
