@@ -17,7 +17,7 @@ type entry[K comparable, V any] struct {
 	created int64 // Unix nanoseconds of the last write, negMark for a remembered ErrNotFound; guarded like value
 	expires int64 // Unix nanoseconds; 0 means never; guarded like value
 	hits    atomic.Uint64
-	idx     int32 // position in the policy structure; guarded by Cache.mu
+	idx     int32 // position in the policy structure (see queued), -1 once removed; guarded by Cache.mu
 	expIdx  int32 // position in the expiry heap, -1 if absent; guarded by Cache.mu
 }
 
@@ -63,15 +63,18 @@ const maxRecorded = math.MaxUint32
 func recorded(hits uint64) uint64 { return min(hits, maxRecorded) }
 
 // lfuHeap is the ExactLFU policy: a min-heap on (access count, write order)
-// that is repaired lazily. Gets only raise counts and never touch the heap;
-// a write resets the count and fixes its slot at once. So every recorded
-// key is at most the entry's current key, and when the root's recorded key
-// is current it is the true minimum. victim re-files a stale root with its
-// current count and looks again: O(log n) per repair, each repair paid for
-// by the Gets that raised the count. Counts beyond 2^32-1 compare equal
-// (write order decides among them).
+// that is repaired lazily, beside a queue of the entries filed with a
+// count of 0 (coldQueue, in write order). Gets only raise counts and never
+// touch either; a write resets the count and files its entry at once. So
+// every recorded key is at most the entry's current key, and when the
+// smaller of the heap's root and the queue's head is current it is the
+// true minimum. victim re-files a stale root or head with its current
+// count and looks again: O(log n) per repair, each repair paid for by the
+// Gets that raised the count. Counts beyond 2^32-1 compare equal (write
+// order decides among them).
 type lfuHeap[K comparable, V any] struct {
 	s []lfuSlot[K, V]
+	q coldQueue[K, V]
 	// wseq counts writes, overwrites without Cache.mu included (see
 	// writes.go); write order w is filed as w - base, in 32 bits.
 	wseq   *atomic.Uint64
@@ -84,35 +87,53 @@ type lfuHeap[K comparable, V any] struct {
 }
 
 func newLFUHeap[K comparable, V any](maxSize int, hits func(*entry[K, V]) uint64, wseq *atomic.Uint64) *lfuHeap[K, V] {
-	return &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize, hits: hits, wseq: wseq}
+	h := &lfuHeap[K, V]{seqMax: math.MaxUint32, max: maxSize, hits: hits, wseq: wseq}
+	h.q.max = maxSize
+	return h
 }
 
 // renumber rewrites the write orders as 1..n keeping their order, which
-// keeps the heap valid, and moves base so that the next write files as
-// n+1. It runs once per 2^31 writes, with no write in flight.
+// keeps the heap and the queue valid, and moves base so that the next
+// write files as n+1. It runs once per 2^31 writes, with no write in
+// flight.
 func (h *lfuHeap[K, V]) renumber() {
-	idx := make([]int32, len(h.s))
-	for i := range idx {
-		idx[i] = int32(i)
+	keys := make([]*uint64, 0, len(h.s)+h.q.n-h.q.dead)
+	for i := range h.s {
+		keys = append(keys, &h.s[i].key)
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		return cmp.Compare(uint32(h.s[a].key), uint32(h.s[b].key))
+	h.q.all(func(s *lfuSlot[K, V]) { keys = append(keys, &s.key) })
+	slices.SortStableFunc(keys, func(a, b *uint64) int {
+		return cmp.Compare(uint32(*a), uint32(*b))
 	})
-	for n, i := range idx {
-		h.s[i].key = h.s[i].key&^maxRecorded | uint64(n+1)
+	for n, k := range keys {
+		*k = *k&^maxRecorded | uint64(n+1)
 	}
-	h.base = h.wseq.Load() - uint64(len(idx))
+	h.base = h.wseq.Load() - uint64(len(keys))
 }
 
 func (h *lfuHeap[K, V]) insert(e *entry[K, V]) {
+	seq := h.wseq.Add(1) - h.base
+	h.add(e, recorded(e.hits.Load()&countMask)<<32|seq)
+}
+
+// add files e, in neither the heap nor the queue, under key k: at the
+// queue's tail if that keeps the queue in order, else in the heap.
+func (h *lfuHeap[K, V]) add(e *entry[K, V], k uint64) {
+	if h.q.accepts(k) && h.q.push(lfuSlot[K, V]{e: e, key: k}) {
+		return
+	}
+	h.push(lfuSlot[K, V]{e: e, key: k})
+}
+
+// push adds s to the heap.
+func (h *lfuHeap[K, V]) push(s lfuSlot[K, V]) {
 	if len(h.s) == cap(h.s) {
 		// Grow to at most the cache's capacity, so that a full cache
 		// wastes no slots.
 		n := max(min(2*cap(h.s), h.max), len(h.s)+1, 16)
 		h.s = slices.Grow(h.s, n-len(h.s))
 	}
-	seq := h.wseq.Add(1) - h.base
-	h.s = append(h.s, lfuSlot[K, V]{e: e, key: recorded(e.hits.Load()&countMask)<<32 | seq})
+	h.s = append(h.s, s)
 	h.up(len(h.s) - 1)
 }
 
@@ -122,17 +143,37 @@ func (h *lfuHeap[K, V]) update(e *entry[K, V]) { h.file(e, h.wseq.Add(1)) }
 // records may arrive out of order (an overwrite's record drained after a
 // later write under Cache.mu), so the latest write order stays.
 func (h *lfuHeap[K, V]) file(e *entry[K, V], w uint64) {
-	i := int(e.idx)
-	seq := max(w-h.base, h.s[i].key&maxRecorded)
-	h.s[i].key = recorded(e.hits.Load()&countMask)<<32 | seq
-	h.fix(i)
+	old := h.slot(e).key
+	k := recorded(e.hits.Load()&countMask)<<32 | max(w-h.base, old&maxRecorded)
+	switch {
+	case k == old:
+	case e.idx >= 0 && !h.q.accepts(k):
+		i := int(e.idx)
+		h.s[i].key = k
+		h.fix(i)
+	default:
+		h.remove(e)
+		h.add(e, k)
+	}
+}
+
+// slot returns e's slot in the heap or the queue.
+func (h *lfuHeap[K, V]) slot(e *entry[K, V]) *lfuSlot[K, V] {
+	if e.idx >= 0 {
+		return &h.s[e.idx]
+	}
+	return &h.q.r[position(e.idx)]
 }
 
 func (h *lfuHeap[K, V]) order(e *entry[K, V]) uint64 {
-	return h.s[e.idx].key & maxRecorded
+	return h.slot(e).key & maxRecorded
 }
 
 func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
+	if e.idx < 0 {
+		h.q.remove(e)
+		return
+	}
 	i, last := int(e.idx), len(h.s)-1
 	if i != last {
 		h.s[i] = h.s[last]
@@ -144,17 +185,39 @@ func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
 		h.fix(i)
 	}
 	e.idx = -1
+	if cap(h.s) > 64 && len(h.s)*8 < cap(h.s) {
+		// Most entries left the heap (for the queue, say): give the
+		// memory back.
+		h.s = append(make([]lfuSlot[K, V], 0, cap(h.s)/2), h.s...)
+	}
 }
 
 func (h *lfuHeap[K, V]) victim() *entry[K, V] {
+	// A queued entry read since it was filed joins the heap with its
+	// count; the heap's root is re-filed in place.
+	for h.q.n > 0 {
+		s := *h.q.first()
+		cur := recorded(h.hits(s.e))
+		if cur == 0 {
+			break
+		}
+		h.q.pop()
+		h.push(lfuSlot[K, V]{e: s.e, key: cur<<32 | s.key&maxRecorded})
+	}
 	for len(h.s) > 0 {
 		root := &h.s[0]
 		cur := recorded(h.hits(root.e))
 		if cur == root.key>>32 {
-			return root.e
+			break
 		}
 		root.key = cur<<32 | root.key&maxRecorded
 		h.down(0)
+	}
+	switch {
+	case h.q.n > 0 && (len(h.s) == 0 || h.q.first().key < h.s[0].key):
+		return h.q.first().e
+	case len(h.s) > 0:
+		return h.s[0].e
 	}
 	return nil
 }
@@ -162,6 +225,7 @@ func (h *lfuHeap[K, V]) victim() *entry[K, V] {
 func (h *lfuHeap[K, V]) reset() {
 	clear(h.s)
 	h.s = h.s[:0]
+	h.q.reset()
 }
 
 func (h *lfuHeap[K, V]) fix(i int) {

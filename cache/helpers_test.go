@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 	if c.weights != nil {
 		var sum int64
 		for e, w := range c.weights {
-			if w <= 0 || e.idx < 0 {
+			if w <= 0 || e.idx == -1 {
 				t.Fatalf("weights holds %d for entry %v (idx %d)", w, e.key, e.idx)
 			}
 			sum += int64(w)
@@ -77,24 +78,7 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 		t.Fatalf("%d entries above MaxSize %d", n, c.cfg.maxSize)
 	}
 	if h, ok := c.pol.(*lfuHeap[K, V]); ok {
-		if len(h.s) != n {
-			t.Fatalf("lfu heap holds %d, maps %d", len(h.s), n)
-		}
-		for i := range h.s {
-			s := &h.s[i]
-			if int(s.e.idx) != i {
-				t.Fatalf("heap slot %d: entry says %d", i, s.e.idx)
-			}
-			if s.key>>32 > recorded(s.e.hits.Load()&countMask) {
-				t.Fatalf("heap slot %d: recorded %d > current %d", i, s.key>>32, s.e.hits.Load()&countMask)
-			}
-			if i > 0 && s.key < h.s[(i-1)/heapArity].key {
-				t.Fatalf("heap order broken at %d", i)
-			}
-			if last := c.wseq.Load() - h.base; uint64(uint32(s.key)) > last || uint32(s.key) == 0 {
-				t.Fatalf("heap slot %d: write order %d outside 1..%d", i, uint32(s.key), last)
-			}
-		}
+		checkLFU(t, h, n, c.wseq.Load()-h.base)
 	}
 	for i := range c.exp.s {
 		s := &c.exp.s[i]
@@ -104,6 +88,61 @@ func checkInvariants[K comparable, V any](t testing.TB, c *Cache[K, V]) {
 		if i > 0 && s.at < c.exp.s[(i-1)/heapArity].at {
 			t.Fatalf("expiry heap order broken at %d", i)
 		}
+	}
+}
+
+// checkLFU verifies that the ExactLFU heap and queue hold n entries in
+// order, each recording at most its current count and a write order in
+// 1..last.
+func checkLFU[K comparable, V any](t testing.TB, h *lfuHeap[K, V], n int, last uint64) {
+	t.Helper()
+	check := func(where string, s *lfuSlot[K, V]) {
+		if s.key>>32 > recorded(s.e.hits.Load()&countMask) {
+			t.Fatalf("%s: recorded %d > current %d", where, s.key>>32, s.e.hits.Load()&countMask)
+		}
+		if uint64(uint32(s.key)) > last || uint32(s.key) == 0 {
+			t.Fatalf("%s: write order %d outside 1..%d", where, uint32(s.key), last)
+		}
+	}
+	for i := range h.s {
+		s := &h.s[i]
+		where := fmt.Sprintf("heap slot %d", i)
+		if int(s.e.idx) != i {
+			t.Fatalf("%s: entry says %d", where, s.e.idx)
+		}
+		if i > 0 && s.key < h.s[(i-1)/heapArity].key {
+			t.Fatalf("%s: heap order broken", where)
+		}
+		check(where, s)
+	}
+	q := &h.q
+	queued, dead, prev := 0, 0, uint64(0)
+	for i := range q.n {
+		p := q.at(i)
+		s := &q.r[p]
+		if s.e == nil {
+			dead++
+			if i == 0 || i == q.n-1 {
+				t.Fatalf("queue: empty slot at an end (%d of %d)", i, q.n)
+			}
+			continue
+		}
+		queued++
+		where := fmt.Sprintf("queue slot %d", p)
+		if position(s.e.idx) != p {
+			t.Fatalf("%s: entry says %d", where, s.e.idx)
+		}
+		if s.key>>32 != 0 || s.key <= prev {
+			t.Fatalf("%s: key %#x after %#x", where, s.key, prev)
+		}
+		prev = s.key
+		check(where, s)
+	}
+	if dead != q.dead {
+		t.Fatalf("queue: %d empty slots, counted %d", dead, q.dead)
+	}
+	if len(h.s)+queued != n {
+		t.Fatalf("lfu heap and queue hold %d + %d, tables %d", len(h.s), queued, n)
 	}
 }
 

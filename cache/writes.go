@@ -122,14 +122,14 @@ func (c *Cache[K, V]) drainGroup(g uint64, l *readerLock[K, V]) {
 	recs := append(c.draining[:0], d.recs...)
 	d.reset()
 	for _, rec := range recs {
-		if rec.e.idx >= 0 { // still stored
+		if rec.e.idx != -1 { // still stored
 			c.exp.set(rec.e)
 		}
 	}
 	l.mu.Unlock()
 	h := c.pol.(*lfuHeap[K, V])
 	for _, rec := range recs {
-		if rec.e.idx >= 0 {
+		if rec.e.idx != -1 {
 			h.file(rec.e, rec.w)
 		}
 	}
