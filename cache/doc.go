@@ -45,9 +45,10 @@
 //
 // Readers never take the cache-wide lock, and a Get writes to no cache
 // line but its own stripe's (the entry's too only while its pending-count
-// slot belongs to a hotter key): keys are spread over 64 shards, each an open-addressing table of entry pointers that readers
-// probe beside its writer, and a Get locks only its key's group of shards
-// in its own goroutine's stripe of a striped reader lock, where it also
+// slot belongs to a hotter key): keys are spread over 64 shards, each an
+// open-addressing table of entry pointers that readers probe beside its
+// writer, and a Get locks only its key's group of shards in the stripe of
+// a striped reader lock that belongs to its P, where it also
 // counts the hit and the entry's access (pending counts that eviction,
 // Peek and Save first move into the entry, so counts stay exact). Inserts,
 // deletions and evictions serialize on one lock and wait for no reader.
@@ -58,7 +59,7 @@
 // Hits and updates of an existing key do not allocate; inserting a key
 // allocates its entry. For string keys and values the cache adds about 97
 // bytes per entry to the strings themselves (entry, heap slot, table slot),
-// and about 56 KB per cache whatever its size (the striped lock with its
+// and about 75 KB per cache whatever its size (the striped lock with its
 // pending counts, the overwrite buffers and the 64 empty shard tables).
 // A Get of an expiring entry reads the clock; one of an entry that never
 // expires does not.

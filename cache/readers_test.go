@@ -129,7 +129,7 @@ func TestPendingCountsAreExact(t *testing.T) {
 }
 
 func TestReaderStripesFollowGOMAXPROCS(t *testing.T) {
-	for _, tc := range []struct{ procs, stripes int }{{1, 1}, {2, 4}, {3, 8}, {4, 8}, {8, 16}, {64, 16}} {
+	for _, tc := range []struct{ procs, stripes int }{{1, 1}, {2, 2}, {3, 4}, {4, 4}, {8, 8}, {16, 16}, {64, 16}} {
 		withProcs(t, tc.procs, func() {
 			c := New[int, int](Options{})
 			if int(c.stripes()) != tc.stripes || len(c.locks.l) != stripeLocks {
