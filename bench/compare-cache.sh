@@ -15,7 +15,7 @@ go test -c -o "$bin" .
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	for c in edgeinfra otter; do
-		"$bin" -test.run '^$' -test.bench "^BenchmarkCache(Reads|ReadWrite|Inserts)\$/$c\$" \
+		"$bin" -test.run '^$' -test.bench "^BenchmarkCache(Reads|HotReads|ReadWrite|Inserts)\$/$c\$" \
 			-test.cpu "$cpus" -test.benchtime 500ms | grep '^Benchmark' >>"$out"
 	done
 	i=$((i + 1))
