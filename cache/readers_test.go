@@ -21,11 +21,11 @@ func withProcs(t *testing.T, n int, f func()) {
 // stripe has slots take the same slots in turn.
 func TestAccessCountsExactUnderConcurrency(t *testing.T) {
 	withProcs(t, 4, func() {
-		c := New[int, int](Options{MaxSize: 1000, DefaultTTL: NoExpiration})
+		c := New[int, int](Options{MaxSize: 10000, DefaultTTL: NoExpiration})
 		if c.stripes() < 2 {
 			t.Fatal("one reader stripe with GOMAXPROCS 4")
 		}
-		const keys, workers = 200, 8
+		const keys, workers = 2000, 8 // 125 keys for each lock's 32 slots
 		for k := range keys {
 			c.Put(k, k, NoExpiration)
 		}
@@ -42,6 +42,25 @@ func TestAccessCountsExactUnderConcurrency(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		// Every slot holding an entry is counted in the entry, and no lock
+		// holds an entry in both slots of its pair.
+		holders := map[*entry[int, int]]uint64{}
+		for i := range c.locks.l {
+			sl := &c.locks.l[i].slots
+			for j := range sl {
+				if e := sl[j].e; e != nil {
+					holders[e]++
+					if sl[j^1].e == e {
+						t.Fatalf("lock %d holds key %d in both slots %d and %d", i, e.key, j, j^1)
+					}
+				}
+			}
+		}
+		for e, n := range holders {
+			if got := e.hits.Load() >> 56; got != n {
+				t.Fatalf("key %d: %d slots hold it, its count says %d", e.key, n, got)
+			}
+		}
 		var total uint64
 		for k := range keys {
 			e, ok := c.Peek(k)
