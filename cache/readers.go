@@ -43,10 +43,11 @@ const (
 )
 
 const (
-	// 32 slots per lock, 32 groups at 2 Ps: 1,024 pending counts per
-	// core. A hot entry without a slot is counted on its own line, which
-	// every core reading it then has to fetch again; with 8 slots per
-	// lock, reads of 512 hot keys at 2 CPUs ran at 40 ns against 20.
+	// 32 slots per lock, two-way, 32 groups at 2 Ps: 1,024 pending
+	// counts per core. A hot entry without a slot is counted on its own
+	// line, which every core reading it then has to fetch again: with 16
+	// direct-mapped slots per lock, reads of 512 hot keys at 2 CPUs
+	// (BenchmarkCacheHotReads) took twice as long.
 	countSlotBits = 5
 	countSlots    = 1 << countSlotBits // per lock, two-way set-associative by entry address
 
