@@ -37,8 +37,12 @@
 // Eviction costs O(log n), never a scan: access counts are exact counters
 // on the entries, and a 4-ary min-heap on (count, write order) is
 // repaired lazily, since between two writes of an entry Gets only raise
-// its count; a second heap orders expiry times, so removing every expired
-// entry costs O(log n) per entry removed. A Put that evicts costs about
+// its count. Entries no Get has touched since their last write wait
+// beside the heap in a queue in write order (every write files its entry
+// with a count of 0 and the newest write order), so evicting an entry
+// that was never read, the usual victim of a cache that keeps taking new
+// keys, is O(1). A second heap orders expiry times, so removing every
+// expired entry costs O(log n) per entry removed. A Put that evicts costs about
 // 0.3 µs at 1,000 entries, 0.6 µs at 100,000 and 1.1 µs at 1,000,000 on
 // a small two-core machine (BenchmarkPutEvict), the growth being cache
 // misses, not work.

@@ -185,11 +185,6 @@ func (h *lfuHeap[K, V]) remove(e *entry[K, V]) {
 		h.fix(i)
 	}
 	e.idx = -1
-	if cap(h.s) > 64 && len(h.s)*8 < cap(h.s) {
-		// Most entries left the heap (for the queue, say): give the
-		// memory back.
-		h.s = append(make([]lfuSlot[K, V], 0, cap(h.s)/2), h.s...)
-	}
 }
 
 func (h *lfuHeap[K, V]) victim() *entry[K, V] {

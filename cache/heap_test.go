@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 )
@@ -114,9 +115,6 @@ func testLFUPolicy(t *testing.T, size int) {
 			}
 			checkLFU(t, h, len(live), wseq.Load()-h.base)
 		}
-		if phase%3 == 2 && len(h.q.r) > 64 && h.q.n*8 < len(h.q.r) {
-			t.Fatalf("queue keeps %d slots for %d", len(h.q.r), h.q.n)
-		}
 	}
 	if cap(h.s)+len(h.q.r) > 4*size+64 {
 		t.Fatalf("heap and queue keep %d + %d slots for at most %d entries", cap(h.s), len(h.q.r), size)
@@ -131,5 +129,44 @@ type lfuModel struct{ seq uint64 }
 func rebase[K comparable, V any](live map[*entry[K, V]]*lfuModel, h *lfuHeap[K, V]) {
 	for e, m := range live {
 		m.seq = h.order(e) + h.base
+	}
+}
+
+// A full queue with a quarter of its slots emptied by removals compacts
+// into the buffer it has, keeping its order, rather than allocating one.
+func TestQueueCompactsInPlace(t *testing.T) {
+	var q coldQueue[int, int]
+	q.max = 64
+	var es []*entry[int, int]
+	for i := range 64 {
+		e := &entry[int, int]{key: i, idx: -1}
+		es = append(es, e)
+		if !q.push(lfuSlot[int, int]{e: e, key: uint64(i + 1)}) {
+			t.Fatal("push refused below max")
+		}
+	}
+	q.pop() // the ring now starts past position 0
+	for i := 2; i < 64; i += 3 {
+		q.remove(es[i])
+	}
+	buf := &q.r[0]
+	for i := 64; i < 66; i++ { // the second push finds the buffer full
+		q.push(lfuSlot[int, int]{e: &entry[int, int]{key: i, idx: -1}, key: uint64(i + 1)})
+	}
+	if &q.r[0] != buf || len(q.r) != 64 {
+		t.Fatalf("compaction allocated: buffer of %d", len(q.r))
+	}
+	if q.dead != 0 {
+		t.Fatalf("%d empty slots after compaction", q.dead)
+	}
+	var keys []uint64
+	q.all(func(s *lfuSlot[int, int]) {
+		if position(s.e.idx) < 0 || &q.r[position(s.e.idx)] != s {
+			t.Fatalf("entry %d: index %d does not point at its slot", s.e.key, s.e.idx)
+		}
+		keys = append(keys, s.key)
+	})
+	if len(keys) != 64-1-21+2 || !slices.IsSorted(keys) {
+		t.Fatalf("queue after compaction: %v", keys)
 	}
 }

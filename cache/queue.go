@@ -55,13 +55,16 @@ func (q *coldQueue[K, V]) push(s lfuSlot[K, V]) bool {
 	return true
 }
 
-// makeRoom compacts or grows a full queue: compacting when a quarter of
-// it is empty slots pays for itself, as the next compaction is at least
-// as many pushes away.
+// makeRoom compacts or grows a full queue: compacting (in place, so that
+// overwrites, which leave empty slots, allocate nothing) when a quarter
+// of it is empty slots pays for itself, as the next compaction is at
+// least as many pushes away.
 func (q *coldQueue[K, V]) makeRoom() bool {
 	size := len(q.r)
 	switch {
 	case q.dead*4 >= size && q.dead > 0:
+		q.compact()
+		return true
 	case size < q.max:
 		size = max(min(2*size, q.max), 16)
 	case size < maxQueue:
@@ -91,6 +94,26 @@ func (q *coldQueue[K, V]) resize(size int) {
 	q.r, q.head, q.n, q.dead = r, 0, j, 0
 }
 
+// compact moves the live slots, in order, to the front of the slots in
+// use, where they are.
+func (q *coldQueue[K, V]) compact() {
+	j := 0
+	for i := range q.n {
+		if s := q.r[q.at(i)]; s.e != nil {
+			if i != j {
+				p := q.at(j)
+				q.r[p] = s
+				s.e.idx = queued(p)
+			}
+			j++
+		}
+	}
+	for i := j; i < q.n; i++ {
+		q.r[q.at(i)] = lfuSlot[K, V]{}
+	}
+	q.n, q.dead = j, 0
+}
+
 // first returns the head's slot; the queue is not empty.
 func (q *coldQueue[K, V]) first() *lfuSlot[K, V] { return &q.r[q.head] }
 
@@ -116,9 +139,10 @@ func (q *coldQueue[K, V]) remove(e *entry[K, V]) {
 	q.trim()
 }
 
-// trim drops empty slots at both ends and shrinks a buffer that has
-// become mostly unused, so that a queue that once held the whole cache
-// gives its memory back.
+// trim drops empty slots at both ends. The buffer keeps its size, as the
+// heap keeps its slots: entries move between the two as they are read and
+// written, and a buffer that shrank and grew with them would make
+// overwrites allocate.
 func (q *coldQueue[K, V]) trim() {
 	for q.n > 0 && q.r[q.head].e == nil {
 		q.head = q.at(1)
@@ -131,13 +155,6 @@ func (q *coldQueue[K, V]) trim() {
 	}
 	if q.n == 0 {
 		q.head = 0
-	}
-	size := len(q.r)
-	for size > 64 && q.n*8 < size {
-		size /= 2
-	}
-	if size < len(q.r) {
-		q.resize(size)
 	}
 }
 

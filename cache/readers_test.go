@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -153,6 +154,57 @@ func TestReaderStripesFollowGOMAXPROCS(t *testing.T) {
 			c := New[int, int](Options{})
 			if int(c.stripes()) != tc.stripes || len(c.locks.l) != stripeLocks {
 				t.Errorf("GOMAXPROCS %d: %d stripes of %d locks, want %d of %d", tc.procs, c.stripes(), len(c.locks.l), tc.stripes, stripeLocks)
+			}
+		})
+	}
+}
+
+// Hits and overwrites of stored keys allocate nothing, also over many
+// rounds: the eviction queue compacts in place the empty slots that
+// overwrites leave, and the overwrite buffers are reused.
+func TestHitsAndOverwritesDoNotAllocate(t *testing.T) {
+	for _, procs := range []int{1, 2} {
+		withProcs(t, procs, func() {
+			const n = 4096
+			c := New[string, int](Options{MaxSize: n, DefaultTTL: NoExpiration})
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = strconv.Itoa(i)
+				c.Put(keys[i], i, NoExpiration)
+			}
+			round := func(r int) {
+				for i := range n {
+					k := keys[(i*1237+r*31)%n] // every key, in an order that changes
+					if i%4 == 0 {
+						c.Put(k, i, NoExpiration)
+					} else {
+						c.Get(k)
+					}
+				}
+			}
+			// Entries settle between the queue and the heap, whose arrays
+			// grow (never shrink) to what they need.
+			h := c.pol.(*lfuHeap[string, int])
+			for r, same := 0, 0; same < 10 && r < 1000; r++ {
+				size := cap(h.s) + len(h.q.r)
+				round(r)
+				if cap(h.s)+len(h.q.r) == size {
+					same++
+				} else {
+					same = 0
+				}
+			}
+			var before, after runtime.MemStats
+			runtime.GC() // a collection the setup started would start workers, which allocate
+			runtime.ReadMemStats(&before)
+			for r := range 50 {
+				round(r)
+			}
+			runtime.ReadMemStats(&after)
+			// The runtime may allocate an object or two meanwhile (timers,
+			// GC workers); an allocation per overwrite would be 51,200.
+			if got := after.Mallocs - before.Mallocs; got > 4 {
+				t.Errorf("GOMAXPROCS %d: %d allocations in %d hits and overwrites", procs, got, 50*n)
 			}
 		})
 	}
