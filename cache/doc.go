@@ -43,9 +43,9 @@
 // that was never read, the usual victim of a cache that keeps taking new
 // keys, is O(1). A second heap orders expiry times, so removing every
 // expired entry costs O(log n) per entry removed. A Put that evicts costs about
-// 0.3 µs at 1,000 entries, 0.6 µs at 100,000 and 1.1 µs at 1,000,000 on
-// a small two-core machine (BenchmarkPutEvict), the growth being cache
-// misses, not work.
+// 0.2 µs at 1,000 entries, 0.4 µs at 100,000 and 0.8 µs at 1,000,000 on
+// a small two-core machine (bench/BenchmarkCacheEvict), the growth being
+// cache misses, not work.
 //
 // Readers never take the cache-wide lock, and a Get writes to no cache
 // line but its own stripe's (the entry's too only while its pending-count
@@ -61,10 +61,14 @@
 // in a buffer that the eviction heap applies before it chooses a victim,
 // so two cores can overwrite and read at once without queueing.
 // Hits and updates of an existing key do not allocate; inserting a key
-// allocates its entry. For string keys and values the cache adds about 97
-// bytes per entry to the strings themselves (entry, heap slot, table slot),
-// and about 75 KB per cache whatever its size (the striped lock with its
-// pending counts, the overwrite buffers and the 64 empty shard tables).
+// allocates its entry. For string keys and values the cache adds about 95
+// bytes per entry to the strings themselves (entry, queue or heap slot,
+// table slot), and about 75 KB per cache whatever its size (the striped
+// lock with its pending counts, the overwrite buffers and the 64 empty
+// shard tables). The heap and the queue keep the arrays they grew, so
+// that entries moving between them as they are read and rewritten
+// allocate nothing; when both have held most of the cache, slots cost up
+// to 16 bytes more per entry (ExactLFU only).
 // A Get of an expiring entry reads the clock; one of an entry that never
 // expires does not.
 //
