@@ -61,10 +61,11 @@ func (q *coldQueue[K, V]) push(s lfuSlot[K, V]) bool {
 // least as many pushes away.
 func (q *coldQueue[K, V]) makeRoom() bool {
 	size := len(q.r)
-	switch {
-	case q.dead*4 >= size && q.dead > 0:
+	if q.dead*4 >= size && q.dead > 0 {
 		q.compact()
 		return true
+	}
+	switch {
 	case size < q.max:
 		size = max(min(2*size, q.max), 16)
 	case size < maxQueue:
@@ -75,23 +76,8 @@ func (q *coldQueue[K, V]) makeRoom() bool {
 	default:
 		return false
 	}
-	q.resize(size)
+	q.grow(size)
 	return true
-}
-
-// resize moves the live slots, in order, to the front of a new buffer of
-// the given size.
-func (q *coldQueue[K, V]) resize(size int) {
-	r := make([]lfuSlot[K, V], size)
-	j := 0
-	for i := range q.n {
-		if s := q.r[q.at(i)]; s.e != nil {
-			r[j] = s
-			s.e.idx = queued(j)
-			j++
-		}
-	}
-	q.r, q.head, q.n, q.dead = r, 0, j, 0
 }
 
 // compact moves the live slots, in order, to the front of the slots in
@@ -112,6 +98,18 @@ func (q *coldQueue[K, V]) compact() {
 		q.r[q.at(i)] = lfuSlot[K, V]{}
 	}
 	q.n, q.dead = j, 0
+}
+
+// grow moves the live slots, in order, to the front of a new buffer of
+// the given size.
+func (q *coldQueue[K, V]) grow(size int) {
+	q.compact()
+	r := make([]lfuSlot[K, V], size)
+	for i := range q.n {
+		r[i] = q.r[q.at(i)]
+		r[i].e.idx = queued(i)
+	}
+	q.r, q.head = r, 0
 }
 
 // first returns the head's slot; the queue is not empty.
