@@ -493,11 +493,12 @@ func (c *Cache[K, V]) emptyShards(r *removals[K, V]) {
 	c.unlockAll()
 	if c.hooks.OnEvict != nil {
 		for _, d := range old {
-			for i := range d.slots {
-				if e := d.slots[i].Load(); e != nil && !e.neg() {
+			d.all(func(e *entry[K, V]) bool {
+				if !e.neg() {
 					c.removed(r, e.key, e.value, Cleared)
 				}
-			}
+				return true
+			})
 		}
 	}
 }

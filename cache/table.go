@@ -62,10 +62,16 @@ func (d *tableData[K, V]) metaAt(i uint64) uint16 {
 	return uint16(d.meta[i>>1].Load() >> ((i & 1) << 4))
 }
 
+// withMeta returns metadata word w with slot i's half set to m.
+func withMeta(w uint32, i uint64, m uint16) uint32 {
+	sh := (i & 1) << 4
+	return w&^(0xffff<<sh) | uint32(m)<<sh
+}
+
 // setMeta sets slot i's metadata. The caller is the only writer.
 func (d *tableData[K, V]) setMeta(i uint64, m uint16) {
-	w, sh := &d.meta[i>>1], (i&1)<<4
-	w.Store(w.Load()&^(0xffff<<sh) | uint32(m)<<sh)
+	w := &d.meta[i>>1]
+	w.Store(withMeta(w.Load(), i, m))
 }
 
 // putMeta sets slot i's metadata in w, the pending value of metadata
@@ -77,8 +83,7 @@ func (d *tableData[K, V]) putMeta(w uint32, wi, i uint64, m uint16) (uint32, uin
 		wi = i >> 1
 		w = d.meta[wi].Load()
 	}
-	sh := (i & 1) << 4
-	return w&^(0xffff<<sh) | uint32(m)<<sh, wi
+	return withMeta(w, i, m), wi
 }
 
 // get returns the entry for key, whose hash is h, or nil, for a reader
@@ -223,14 +228,7 @@ func (t *table[K, V]) remove(h uint64, e *entry[K, V]) {
 func (t *table[K, V]) grow(d *tableData[K, V], rehash func(K) uint64) *tableData[K, V] {
 	for n := 2 * len(d.slots); ; n *= 2 {
 		nd := newTableData[K, V](n)
-		ok := true
-		for i := range d.slots {
-			if e := d.slots[i].Load(); e != nil && !nd.place(rehash(e.key), e) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if d.all(func(e *entry[K, V]) bool { return nd.place(rehash(e.key), e) }) {
 			t.d.Store(nd)
 			return nd
 		}
@@ -238,11 +236,15 @@ func (t *table[K, V]) grow(d *tableData[K, V], rehash func(K) uint64) *tableData
 }
 
 // all calls f for every entry until f returns false.
-func (t *table[K, V]) all(f func(*entry[K, V]) bool) {
-	d := t.d.Load()
+func (t *table[K, V]) all(f func(*entry[K, V]) bool) { t.d.Load().all(f) }
+
+// all calls f for every entry until f returns false, and reports whether
+// f never did.
+func (d *tableData[K, V]) all(f func(*entry[K, V]) bool) bool {
 	for i := range d.slots {
 		if e := d.slots[i].Load(); e != nil && !f(e) {
-			return
+			return false
 		}
 	}
+	return true
 }
