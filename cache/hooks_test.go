@@ -100,6 +100,31 @@ func TestMaxBytes(t *testing.T) {
 	checkInvariants(t, c)
 }
 
+// All yields no key twice while inserts and evictions move entries
+// between the slots of the tables it walks.
+func TestAllBesideInserts(t *testing.T) {
+	withProcs(t, 2, func() {
+		c := New[int, int](Options{MaxSize: 4096, DefaultTTL: NoExpiration})
+		for k := range 4096 {
+			c.Put(k, k, NoExpiration)
+		}
+		stop := background(1, func(_, i int) bool {
+			c.Put(4096+i, i, NoExpiration) // a new key, evicting one
+			return true
+		})
+		defer stop()
+		for round := range 300 {
+			seen := map[int]bool{}
+			for k := range c.All() {
+				if seen[k] {
+					t.Fatalf("round %d: key %d yielded twice", round, k)
+				}
+				seen[k] = true
+			}
+		}
+	})
+}
+
 func TestAll(t *testing.T) {
 	clk := newFakeClock()
 	c := New[int, int](Options{Now: clk.Now})

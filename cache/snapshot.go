@@ -13,10 +13,10 @@ import (
 )
 
 // All returns an iterator over the live entries. It is weakly consistent:
-// it copies one shard at a time under that shard's read lock and yields
-// with no lock held, so it sees each entry at most once, may or may not see
-// writes made during the iteration, and the loop body may call the cache.
-// It holds one shard's read lock at a time.
+// it copies one shard at a time with that shard's writers kept out and
+// yields with no lock held, so it sees each entry at most once, may or may
+// not see writes made during the iteration, and the loop body may call the
+// cache. Writers wait for at most one shard's copy.
 // It counts no access and changes no statistics.
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
@@ -29,6 +29,11 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			sh := &c.shards[i]
 			now := c.clock.nano()
 			buf = buf[:0]
+			// c.mu keeps inserts and removals out, which move entries
+			// between slots (a reader's lock does not: a walk beside
+			// them could meet an entry twice); a lock of the group
+			// keeps out overwrites of the values.
+			c.mu.Lock()
 			l := c.reader(c.groupOf(uint64(i)))
 			l.mu.Lock()
 			sh.t.all(func(e *entry[K, V]) bool {
@@ -38,6 +43,7 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 				return true
 			})
 			l.mu.Unlock()
+			c.mu.Unlock()
 			for _, p := range buf {
 				if !yield(p.k, p.v) {
 					return
