@@ -67,8 +67,9 @@ func benchKeyString(i uint64) string {
 // cache that holds every key, so every read is a hit (the hit% metric
 // checks it).
 func BenchmarkCacheReads(b *testing.B) {
+	d := tpData()
 	for _, mk := range benchCaches[string]() {
-		b.Run(mk.name, func(b *testing.B) { benchMixed(b, mk, false) })
+		b.Run(mk.name, func(b *testing.B) { benchMixed(b, mk, d.keys, d.accesses, false) })
 	}
 }
 
@@ -76,22 +77,26 @@ func BenchmarkCacheReads(b *testing.B) {
 // Zipf-distributed keys; the writes replace the values of keys already in
 // the cache, so the reads still all hit.
 func BenchmarkCacheReadWrite(b *testing.B) {
+	d := tpData()
 	for _, mk := range benchCaches[string]() {
-		b.Run(mk.name, func(b *testing.B) { benchMixed(b, mk, true) })
+		b.Run(mk.name, func(b *testing.B) { benchMixed(b, mk, d.keys, d.accesses, true) })
 	}
 }
 
-func benchMixed(b *testing.B, mk cacheMaker[string], writes bool) {
+// benchMixed fills a cache with keys and has every goroutine walk seq
+// (whose length is a power of two) from its own starting point, reading
+// each key, or with writes every fourth one replacing its value.
+func benchMixed(b *testing.B, mk cacheMaker[string], keys, seq []string, writes bool) {
 	d := tpData()
 	c := mk.new(tpCapacity)
 	defer c.Close()
-	populate(b, c, d.keys, d.values)
+	populate(b, c, keys, d.values)
 
 	var (
 		start      atomic.Uint64
 		hits, gets atomic.Uint64
 	)
-	const mask = tpAccesses - 1
+	mask := len(seq) - 1
 	settle()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -99,7 +104,7 @@ func benchMixed(b *testing.B, mk cacheMaker[string], writes bool) {
 		i := int(trace.Mix(start.Add(1)))
 		var h, g uint64
 		for pb.Next() {
-			k := d.accesses[i&mask]
+			k := seq[i&mask]
 			if writes && i&3 == 0 {
 				c.Set(k, d.values[i&(tpItems-1)])
 			} else {
@@ -126,38 +131,14 @@ func benchMixed(b *testing.B, mk cacheMaker[string], writes bool) {
 // the cache misses of a large key set to hide it.
 func BenchmarkCacheHotReads(b *testing.B) {
 	const hot = 512
+	d := tpData()
+	keys := d.keys[:hot]
+	seq := make([]string, hot)
+	for j := range seq {
+		seq[j] = keys[j*7%hot] // 7 is odd: every key in turn
+	}
 	for _, mk := range benchCaches[string]() {
-		b.Run(mk.name, func(b *testing.B) {
-			d := tpData()
-			c := mk.new(tpCapacity)
-			defer c.Close()
-			keys := d.keys[:hot]
-			populate(b, c, keys, d.values)
-			var (
-				start      atomic.Uint64
-				hits, gets atomic.Uint64
-			)
-			settle()
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := int(start.Add(1) * 97)
-				var h, g uint64
-				for pb.Next() {
-					if _, ok := c.Get(keys[i&(hot-1)]); ok {
-						h++
-					}
-					g++
-					i += 7 // odd: every key in turn
-				}
-				hits.Add(h)
-				gets.Add(g)
-			})
-			b.StopTimer()
-			if g := gets.Load(); g > 0 {
-				b.ReportMetric(100*float64(hits.Load())/float64(g), "hit%")
-			}
-		})
+		b.Run(mk.name, func(b *testing.B) { benchMixed(b, mk, keys, seq, false) })
 	}
 }
 
